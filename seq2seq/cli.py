@@ -1,0 +1,161 @@
+"""The CLI edge: every command is a Hydra app whose config is composed, checked and typed here.
+
+Before Hydra runs the command, the command line is composed once with Hydra's compose API and
+checked against the schema, so that a config mistake ends the process with one line on stderr
+naming the key, the value and what is accepted (exit status 2), never a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import sys
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import hydra
+from hydra.core.config_store import ConfigStore
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException, MissingConfigException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+
+from seq2seq import config as schema
+from seq2seq.errors import UserError
+
+T = TypeVar("T")
+EXIT_USER_ERROR = 2
+
+
+def config_dir() -> Path:
+    """The Hydra config folder: inside the installed package, else the source tree's configs/."""
+    packaged = Path(__file__).resolve().parent / "configs"
+    if (packaged / "__init__.py").is_file():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "configs"
+
+
+def register_schemas() -> None:
+    """Store each command's dataclass schema so that its primary YAML can extend it."""
+    store = ConfigStore.instance()
+    for name, node in schema.APP_SCHEMAS.items():
+        store.store(name=f"{name}_schema", node=node)
+
+
+def fail(message: str) -> None:
+    """End the command with a one-line error and exit status 2."""
+    sys.stderr.write(f"error: {' '.join(str(message).split())}\n")
+    sys.stderr.flush()
+    sys.exit(EXIT_USER_ERROR)
+
+
+def _accepted_keys(object_type: Any) -> str:
+    try:
+        return ", ".join(f.name for f in dataclasses.fields(object_type))
+    except TypeError:
+        return ""
+
+
+def describe_config_error(exc: BaseException) -> str:
+    """One line for a composition, override-syntax or schema error."""
+    if isinstance(exc, MissingConfigException) and exc.missing_cfg_file:
+        group, _, name = exc.missing_cfg_file.rpartition("/")
+        options = ", ".join(exc.options or [])
+        return f"{group}={name}: no such config" + (f"; available: {options}" if options else "")
+    cause = exc if isinstance(exc, OmegaConfBaseException) else exc.__cause__
+    if isinstance(cause, OmegaConfBaseException) and getattr(cause, "full_key", None):
+        msg = (cause.msg or str(cause)).splitlines()[0]
+        if isinstance(cause, ConfigKeyError | ConfigAttributeError):
+            keys = _accepted_keys(cause.object_type)
+            return f"{cause.full_key}: unknown key" + (
+                f"; accepted keys are {keys}" if keys else ""
+            )
+        return f"{cause.full_key}: {msg}"
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return "; ".join(lines)
+
+
+def _refuse_unknown_keys(node: Any, cls: type, prefix: str) -> None:
+    """Refuse keys that the schema lacks (Hydra lets +key=value append them)."""
+    fields = typing.get_type_hints(cls)
+    for key in node:
+        if key not in fields:
+            raise UserError(f"{prefix}{key}: unknown key; accepted keys are {', '.join(fields)}")
+        value = node[key] if not OmegaConf.is_missing(node, key) else None
+        if isinstance(value, DictConfig) and dataclasses.is_dataclass(fields[key]):
+            _refuse_unknown_keys(value, fields[key], f"{prefix}{key}.")
+
+
+def to_config(cfg: DictConfig, app: str) -> Any:
+    """Turn a composed config into the app's dataclasses and check every value."""
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        raise UserError(f"{missing[0]}: a value is required (set {missing[0]}=...)")
+    _refuse_unknown_keys(cfg, schema.APP_SCHEMAS[app], "")
+    try:
+        obj = OmegaConf.to_object(cfg)
+    except OmegaConfBaseException as exc:
+        raise UserError(describe_config_error(exc)) from exc
+    schema.validate(obj)
+    return obj
+
+
+def _preflight(app: str, argv: list[str]) -> None:
+    """Compose the command line once and check it, so that mistakes give one line, not Hydra's."""
+    from hydra._internal.utils import get_args_parser
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    args, _ = get_args_parser().parse_known_args(argv)
+    if args.help or args.hydra_help or args.shell_completion or args.info:
+        return
+    overrides = list(args.overrides)
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException as exc:
+        raise UserError(f"bad override: {describe_config_error(exc)}") from exc
+    if args.multirun:
+        # each job of a sweep is checked when it starts
+        overrides = [o.input_line for o in parsed if not o.is_sweep_override()]
+    with hydra.initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        try:
+            cfg = hydra.compose(config_name=args.config_name or app, overrides=overrides)
+        except (HydraException, OmegaConfBaseException) as exc:
+            raise UserError(describe_config_error(exc)) from exc
+    to_config(cfg, app)
+
+
+def command_line_overrides() -> list[str]:
+    """The key=value overrides given on this run's command line (not those of the configs)."""
+    return list(HydraConfig.get().overrides.task)
+
+
+def run_dir() -> Path:
+    """The run directory: Hydra's output directory for this job."""
+    return Path(HydraConfig.get().runtime.output_dir)
+
+
+def hydra_app(app: str) -> Callable[[Callable[[Any], T]], Callable[[], None]]:
+    """Decorate `task(cfg)` into a console-script `main()` that runs it as a checked Hydra app."""
+    register_schemas()
+
+    def decorate(task: Callable[[Any], T]) -> Callable[[], None]:
+        @functools.wraps(task)
+        def main() -> None:
+            try:
+                _preflight(app, sys.argv[1:])
+            except UserError as exc:
+                fail(str(exc))
+
+            def run(cfg: DictConfig) -> None:
+                try:
+                    task(to_config(cfg, app))
+                except UserError as exc:
+                    fail(str(exc))
+
+            hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=app)(run)()
+
+        return main
+
+    return decorate

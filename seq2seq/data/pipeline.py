@@ -1,0 +1,77 @@
+"""From config to encoded splits: files, tokenizer, subword ids, filters."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from seq2seq.config import DataConfig, TokenizerConfig
+from seq2seq.data.corpus import filter_pairs, read_parallel, split_files
+from seq2seq.data.tokenizer import Tokenizer, train_or_reuse
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Split:
+    """One split's text and subword ids (ids without BOS/EOS)."""
+
+    name: str
+    src_text: list[str]
+    tgt_text: list[str]
+    src_ids: list[list[int]]
+    tgt_ids: list[list[int]]
+
+    def __len__(self) -> int:
+        return len(self.src_ids)
+
+    def subset(self, keep: list[int]) -> Split:
+        return Split(
+            name=self.name,
+            src_text=[self.src_text[i] for i in keep],
+            tgt_text=[self.tgt_text[i] for i in keep],
+            src_ids=[self.src_ids[i] for i in keep],
+            tgt_ids=[self.tgt_ids[i] for i in keep],
+        )
+
+
+def read_split_text(
+    data: DataConfig, split: str, limit: int | None = None
+) -> tuple[list[str], list[str]]:
+    return read_parallel(split_files(data, split), limit=limit)
+
+
+def encode_split(name: str, src: list[str], tgt: list[str], tokenizer: Tokenizer) -> Split:
+    return Split(
+        name=name,
+        src_text=src,
+        tgt_text=tgt,
+        src_ids=tokenizer.encode_src(src),
+        tgt_ids=tokenizer.encode_tgt(tgt),
+    )
+
+
+@dataclass
+class Prepared:
+    tokenizer: Tokenizer
+    train: Split
+    valid: Split
+
+
+def prepare(data: DataConfig, tok_cfg: TokenizerConfig) -> Prepared:
+    """Read the training and validation splits, train or reuse the tokenizer, encode and filter
+    the training pairs (every drop counted and logged)."""
+    src, tgt = read_split_text(data, data.train, limit=data.limit_train or None)
+    tokenizer = train_or_reuse(tok_cfg, src, tgt, Path(data.cache_dir))
+    train = encode_split(data.train, src, tgt, tokenizer)
+    keep, stats = filter_pairs(
+        train.src_ids,
+        train.tgt_ids,
+        min_len=data.min_len,
+        max_len=data.max_len,
+        max_ratio=data.max_ratio,
+    )
+    log.info("train %s: %s", data.train, stats.summary())
+    valid = encode_split(data.valid, *read_split_text(data, data.valid), tokenizer)
+    return Prepared(tokenizer=tokenizer, train=train.subset(keep), valid=valid)

@@ -1,0 +1,50 @@
+"""Shared fixtures: the Multi30k mirror beside the repo and a small tokenizer trained once."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+MIRROR = REPO.parent / "shared" / "data" / "multi30k"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("SEQ2SEQ_DATA_MIRROR", str(MIRROR))
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    if not (MIRROR / "train.de.gz").is_file():
+        pytest.fail(f"{MIRROR}: the Multi30k mirror must sit beside the repository (../shared)")
+    return MIRROR
+
+
+@pytest.fixture(scope="session")
+def small_tokenizer(mirror, tmp_path_factory):
+    """A 1,000-piece joint unigram model on the first 3,000 de-en training pairs."""
+    from seq2seq.config import TokenizerConfig
+    from seq2seq.data.corpus import read_lines
+    from seq2seq.data.tokenizer import train_or_reuse
+
+    de = read_lines(mirror / "train.de.gz")[:3000]
+    en = read_lines(mirror / "train.en.gz")[:3000]
+    return train_or_reuse(TokenizerConfig(vocab_size=1000), de, en, tmp_path_factory.mktemp("tok"))
+
+
+def run_module(module: str, *args: str, env: dict | None = None, **kw):
+    """Run `python -m module args` and return the CompletedProcess (text, captured)."""
+    import subprocess
+
+    full_env = {**os.environ, "SEQ2SEQ_DATA_MIRROR": str(MIRROR), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=kw.pop("cwd", REPO),
+        **kw,
+    )

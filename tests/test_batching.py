@@ -1,0 +1,66 @@
+"""Token-budget batches over Multi30k train: coverage, budget, padding efficiency, determinism."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from seq2seq.data.batching import collate, token_batches
+from seq2seq.data.corpus import read_lines
+from seq2seq.errors import UserError
+
+
+@pytest.fixture(scope="module")
+def lengths(small_tokenizer, mirror):
+    src = small_tokenizer.encode_src(read_lines(mirror / "train.de.gz"))
+    tgt = small_tokenizer.encode_tgt(read_lines(mirror / "train.en.gz"))
+    return [len(s) for s in src], [len(t) for t in tgt]
+
+
+def _padded_sizes(batch, src_lens, tgt_lens):
+    s = max(src_lens[i] for i in batch) + 1
+    t = max(tgt_lens[i] for i in batch) + 1
+    return s, t
+
+
+def test_epoch_covers_every_pair_once_within_budget(lengths):
+    src_lens, tgt_lens = lengths
+    assert len(src_lens) == 29000
+    batches = token_batches(src_lens, tgt_lens, max_tokens=4096, seed=1, epoch=0)
+    flat = [i for b in batches for i in b]
+    assert sorted(flat) == list(range(29000))
+    real = padded = 0
+    for b in batches:
+        s, t = _padded_sizes(b, src_lens, tgt_lens)
+        assert len(b) * max(s, t) <= 4096
+        real += sum(src_lens[i] + 1 + tgt_lens[i] + 1 for i in b)
+        padded += len(b) * (s + t)
+    efficiency = real / padded
+    print(f"padding efficiency at max_tokens=4096: {efficiency:.3f} over {len(batches)} batches")
+    assert efficiency >= 0.90
+
+
+def test_same_seed_and_epoch_same_batches_other_epoch_reorders(lengths):
+    src_lens, tgt_lens = lengths
+    a = token_batches(src_lens, tgt_lens, max_tokens=2000, seed=7, epoch=3)
+    b = token_batches(src_lens, tgt_lens, max_tokens=2000, seed=7, epoch=3)
+    c = token_batches(src_lens, tgt_lens, max_tokens=2000, seed=7, epoch=4)
+    d = token_batches(src_lens, tgt_lens, max_tokens=2000, seed=8, epoch=3)
+    assert a == b
+    assert a != c and a != d
+    assert sorted(map(tuple, a)) != sorted(map(tuple, c)), "the batches' members change too"
+
+
+def test_pair_longer_than_budget_is_a_config_error():
+    with pytest.raises(UserError, match="train.max_tokens=10"):
+        token_batches([3, 20], [4, 5], max_tokens=10, seed=0, epoch=0)
+
+
+def test_collate_adds_bos_eos_and_pads():
+    batch = collate([[5, 6, 7], [8]], [[9], [10, 11]], [4, 2], pad_id=0, bos_id=2, eos_id=3)
+    assert batch.src.tolist() == [[5, 6, 7, 3], [8, 3, 0, 0]]
+    assert batch.src_lengths.tolist() == [4, 2]
+    assert batch.tgt_in.tolist() == [[2, 9, 0], [2, 10, 11]]
+    assert batch.tgt_out.tolist() == [[9, 3, 0], [10, 11, 3]]
+    assert batch.index.tolist() == [4, 2]
+    assert batch.src.dtype == torch.long

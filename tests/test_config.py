@@ -1,0 +1,87 @@
+"""The schema: every shipped YAML composes and passes; config mistakes give one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra
+import pytest
+from conftest import run_module
+
+from seq2seq.cli import config_dir, register_schemas, to_config
+from seq2seq.config import APP_SCHEMAS
+
+# every console script with a Hydra config joins these lists as it arrives
+ENTRY_MODULES = {"prepare": "seq2seq.prepare"}
+GROUPS = sorted(p.name for p in config_dir().iterdir() if p.is_dir() and p.name != "hydra")
+
+
+def _compose(app: str, overrides: list[str]):
+    register_schemas()
+    with hydra.initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        return hydra.compose(config_name=app, overrides=overrides)
+
+
+def _uses_group(app: str, group: str) -> bool:
+    return any(
+        line.strip().startswith(f"- {group}:")
+        for line in (config_dir() / f"{app}.yaml").read_text().splitlines()
+    )
+
+
+def _group_yamls() -> list[tuple[str, str]]:
+    return [(g, p.stem) for g in GROUPS for p in sorted((config_dir() / g).glob("*.yaml"))]
+
+
+def test_every_app_has_a_primary_config():
+    for app in APP_SCHEMAS:
+        assert (config_dir() / f"{app}.yaml").is_file(), app
+
+
+@pytest.mark.parametrize("group,option", _group_yamls())
+def test_every_group_yaml_composes_and_passes_schema(group, option):
+    apps = [a for a in APP_SCHEMAS if _uses_group(a, group)]
+    assert apps, f"configs/{group}/{option}.yaml is used by no command"
+    for app in apps:
+        cfg = to_config(_compose(app, [f"{group}={option}"]), app)
+        assert cfg is not None
+
+
+BAD = [
+    ("data.srclang=de", "data.srclang: unknown key"),
+    ("+data.extra=1", "data.extra: unknown key"),
+    ("tokenizer.vocab_size=abc", "tokenizer.vocab_size"),
+    ("tokenizer.joint=maybe", "tokenizer.joint"),
+    ("tokenizer.vocab_size=-5", "tokenizer.vocab_size=-5: must be >= 1"),
+    ("tokenizer.vocab_size=3", "tokenizer.vocab_size=3: must exceed the 4 special tokens"),
+    ("tokenizer.character_coverage=1.5", "tokenizer.character_coverage=1.5: must be in"),
+    ("tokenizer.model_type=word", "tokenizer.model_type='word': accepted values are unigram, bpe"),
+    ("tokenizer=wordpiece", "tokenizer=wordpiece: no such config; available: bpe"),
+    ("data.src_lang=xx", "data.src_lang='xx': Multi30k has"),
+    ("data.limit_train=-1", "data.limit_train=-1: must be >= 0"),
+    ("tokenizer.bos_id=0", "the four ids must be distinct"),
+    ("data.max_ratio=[1", "bad override"),
+]
+MODEL_BAD = [
+    ("model.encoder.gru.dropout=1.0", "model.encoder.gru.dropout=1.0: must be in [0.0, 1.0)"),
+    ("model.decoder.gru.bidirectional=true", "must be unidirectional"),
+    ("model.decoder.attention=dot", "model.decoder.attention='dot': accepted values are"),
+]
+
+
+@pytest.mark.parametrize("app", sorted(ENTRY_MODULES))
+@pytest.mark.parametrize("override,expected", BAD + MODEL_BAD)
+def test_bad_config_is_one_line_error(app, override, expected, tmp_path):
+    if override.startswith("model.") and not _uses_group(app, "model"):
+        pytest.skip(f"{app} has no model config")
+    if override.startswith(("data.", "tokenizer")) and not _uses_group(
+        app, override.split(".")[0].split("=")[0]
+    ):
+        pytest.skip(f"{app} has no such config group")
+    proc = run_module(ENTRY_MODULES[app], override, f"hydra.run.dir={tmp_path}")
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ") and expected in lines[0], lines[0]
+    assert "Traceback" not in proc.stderr
+    assert not Path(tmp_path, ".hydra").exists(), "a refused config must not start a run"

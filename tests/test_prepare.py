@@ -1,0 +1,28 @@
+"""`seq2seq-prepare` end to end on a slice of Multi30k from the mirror."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import REPO, run_module
+
+from seq2seq.data.tokenizer import Tokenizer
+
+
+def test_prepare_writes_tokenizer_and_reports_time(tmp_path):
+    args = [
+        f"hydra.run.dir={tmp_path / 'run'}",
+        f"data.cache_dir={tmp_path / 'cache'}",
+        "data.limit_train=2000",
+        "tokenizer.vocab_size=600",
+    ]
+    proc = run_module("seq2seq.prepare", *args)
+    assert proc.returncode == 0, proc.stderr
+    assert re.fullmatch(r"prepared de-en in \d+\.\d s\n", proc.stdout)
+    assert "train train: kept" in proc.stderr and "val: 1014 pairs" in proc.stderr
+    tok = Tokenizer.load(tmp_path / "run" / "tokenizer")
+    assert tok.src_vocab_size == 600 and tok.joint
+    assert "tokenizer: trained" in proc.stderr
+    again = run_module("seq2seq.prepare", *args[1:], f"hydra.run.dir={tmp_path / 'run2'}")
+    assert "tokenizer: reusing" in again.stderr
+    assert (REPO / "scripts" / "prepare_multi30k.py").is_file()
