@@ -169,7 +169,17 @@ class PrepareApp:
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
 
 
-APP_SCHEMAS: dict[str, type] = {"prepare": PrepareApp}
+@dataclass
+class InspectApp:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    # the example batch whose shapes are printed
+    batch_size: int = _num(2, lo=1)
+    src_len: int = _num(7, lo=1)
+    tgt_len: int = _num(5, lo=1)
+
+
+APP_SCHEMAS: dict[str, type] = {"prepare": PrepareApp, "inspect": InspectApp}
 
 
 def _check_field(key: str, value: Any, meta: Any) -> None:

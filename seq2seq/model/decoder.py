@@ -1,0 +1,163 @@
+"""The decoder: target embedding -> nn.GRU (unidirectional) -> attention -> output projection.
+
+Each step t reads y_{t-1}. The GRU input is [embedding; c_t if bahdanau; o_{t-1} if input
+feeding] (that concatenation's width is model.decoder.gru.input_size). Bahdanau attends with the
+previous top-layer state s_{t-1} before the GRU step, Luong with s_t after it; either way the
+attentional vector o_t = tanh(W_c [s_t; c_t]) (width H_dec) is projected to the vocabulary.
+
+With Luong attention, no input feeding and full teacher forcing, no step depends on an earlier
+step's attention, so the decoder nn.GRU runs once over all T positions (the fast path).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from seq2seq.config import ModelConfig, decoder_embedding_size
+from seq2seq.model.attention import build_attention
+
+
+class Memory(NamedTuple):
+    """What the decoder attends to, computed once per batch (beam search tiles it)."""
+
+    values: torch.Tensor  # (B, S, C) encoder outputs, batch-major
+    keys: torch.Tensor  # (B, S, K) attention keys projected from values
+    mask: torch.Tensor  # (B, S) True on real source tokens
+
+    def select(self, rows: torch.Tensor) -> Memory:
+        """The memory of the given batch rows (B',) -> (B', S, ...)."""
+        return Memory(self.values[rows], self.keys[rows], self.mask[rows])
+
+
+class DecoderState(NamedTuple):
+    hidden: torch.Tensor  # (L, B, H)
+    feed: torch.Tensor | None  # (B, H) previous attentional vector (input feeding), else None
+
+    def select(self, rows: torch.Tensor) -> DecoderState:
+        """The state of the given batch rows, e.g. the surviving beams."""
+        feed = None if self.feed is None else self.feed[rows]
+        return DecoderState(self.hidden[:, rows], feed)
+
+
+class DecoderOutput(NamedTuple):
+    logits: torch.Tensor  # (B, T, V)
+    attention: torch.Tensor  # (B, T, S)
+    state: DecoderState
+
+
+class Decoder(nn.Module):
+    def __init__(self, cfg: ModelConfig, vocab_size: int, pad_id: int, memory_size: int) -> None:
+        super().__init__()
+        dec = cfg.decoder
+        hidden = dec.gru.hidden_size
+        self.attention_kind = dec.attention
+        self.input_feeding = dec.input_feeding
+        self.embed = nn.Embedding(vocab_size, decoder_embedding_size(cfg), padding_idx=pad_id)
+        self.embed_dropout = nn.Dropout(dec.embed_dropout)
+        self.gru = nn.GRU(**dataclasses.asdict(dec.gru))
+        self.attention = build_attention(dec.attention, hidden, memory_size)
+        self.combine = nn.Linear(hidden + memory_size, hidden)
+        self.output_dropout = nn.Dropout(dec.output_dropout)
+        self.output = nn.Linear(hidden, vocab_size)
+        if dec.tie_embeddings:
+            self.output.weight = self.embed.weight
+
+    @property
+    def fast_path(self) -> bool:
+        """Whether teacher-forced training may run the GRU over all steps in one call."""
+        return self.attention_kind != "bahdanau" and not self.input_feeding
+
+    def initial_state(self, h_0: torch.Tensor) -> DecoderState:
+        """h_0 (L, B, H) from the bridge -> the state before the first step."""
+        feed = h_0.new_zeros(h_0.shape[1:]) if self.input_feeding else None
+        return DecoderState(hidden=h_0, feed=feed)
+
+    def _run_gru(self, x: torch.Tensor, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, T, I), hidden (L, B, H) -> outputs (B, T, H), h_n (L, B, H), in either layout."""
+        if self.gru.batch_first:
+            return self.gru(x, hidden)
+        out, h_n = self.gru(x.transpose(0, 1), hidden)
+        return out.transpose(0, 1), h_n
+
+    def _combine(self, s: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """s (B, T, H), context (B, T, C) -> attentional vectors (B, T, H)."""
+        return torch.tanh(self.combine(torch.cat([s, context], dim=-1)))
+
+    def step(
+        self, emb: torch.Tensor, state: DecoderState, memory: Memory
+    ) -> tuple[torch.Tensor, DecoderState, torch.Tensor]:
+        """One step: emb (B, E) -> attentional vector (B, H), new state, weights (B, S)."""
+        inputs = [emb]
+        if self.attention_kind == "bahdanau":
+            early = self.attention(
+                state.hidden[-1].unsqueeze(1), memory.keys, memory.values, memory.mask
+            )
+            inputs.append(early.context.squeeze(1))
+        if self.input_feeding:
+            inputs.append(state.feed)
+        out, hidden = self._run_gru(torch.cat(inputs, dim=-1).unsqueeze(1), state.hidden)
+        if self.attention_kind == "bahdanau":
+            attended = early
+        else:
+            attended = self.attention(out, memory.keys, memory.values, memory.mask)
+        o = self._combine(out, attended.context).squeeze(1)  # (B, H)
+        new_state = DecoderState(hidden=hidden, feed=o if self.input_feeding else None)
+        return o, new_state, attended.weights.squeeze(1)
+
+    def logits(self, o: torch.Tensor) -> torch.Tensor:
+        """Attentional vectors (..., H) -> vocabulary logits (..., V)."""
+        return self.output(self.output_dropout(o))
+
+    def forward_parallel(
+        self, tgt_in: torch.Tensor, state: DecoderState, memory: Memory
+    ) -> DecoderOutput:
+        """The fast path: tgt_in (B, T) -> logits (B, T, V), attention (B, T, S)."""
+        assert self.fast_path, "the fast path needs Luong attention without input feeding"
+        emb = self.embed_dropout(self.embed(tgt_in))  # (B, T, E)
+        out, hidden = self._run_gru(emb, state.hidden)  # (B, T, H)
+        attended = self.attention(out, memory.keys, memory.values, memory.mask)
+        o = self._combine(out, attended.context)  # (B, T, H)
+        return DecoderOutput(self.logits(o), attended.weights, DecoderState(hidden, None))
+
+    def forward_steps(
+        self,
+        tgt_in: torch.Tensor,
+        state: DecoderState,
+        memory: Memory,
+        teacher_forcing: float = 1.0,
+    ) -> DecoderOutput:
+        """The step loop: tgt_in (B, T) -> logits (B, T, V), attention (B, T, S).
+
+        With teacher_forcing < 1 each sentence reads, at each step after the first, its own
+        previous argmax instead of the reference with probability 1 - teacher_forcing.
+        """
+        B, T = tgt_in.shape
+        emb_all = self.embed_dropout(self.embed(tgt_in))  # (B, T, E)
+        outs, weights = [], []
+        for t in range(T):
+            emb = emb_all[:, t]
+            if teacher_forcing < 1.0 and t > 0:
+                own = self.embed_dropout(self.embed(self.logits(outs[-1]).argmax(-1)))
+                use_own = torch.rand(B, 1, device=emb.device) >= teacher_forcing
+                emb = torch.where(use_own, own, emb)
+            o, state, w = self.step(emb, state, memory)
+            outs.append(o)
+            weights.append(w)
+        o_all = torch.stack(outs, dim=1)  # (B, T, H)
+        return DecoderOutput(self.logits(o_all), torch.stack(weights, dim=1), state)
+
+    def forward(
+        self,
+        tgt_in: torch.Tensor,
+        state: DecoderState,
+        memory: Memory,
+        teacher_forcing: float = 1.0,
+    ) -> DecoderOutput:
+        """Teacher-forced decoding of tgt_in (B, T): the fast path where it applies."""
+        if self.fast_path and teacher_forcing >= 1.0:
+            return self.forward_parallel(tgt_in, state, memory)
+        return self.forward_steps(tgt_in, state, memory, teacher_forcing)

@@ -1,0 +1,49 @@
+"""The whole model: encoder -> bridge -> attentive decoder."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from seq2seq.config import ModelConfig
+from seq2seq.model.bridge import Bridge
+from seq2seq.model.decoder import Decoder, DecoderOutput, DecoderState, Memory
+from seq2seq.model.encoder import Encoder
+
+
+class Seq2Seq(nn.Module):
+    """GRU encoder-decoder; vocabulary sizes come from the tokenizer, the rest from config."""
+
+    def __init__(self, cfg: ModelConfig, *, src_vocab: int, tgt_vocab: int, pad_id: int) -> None:
+        super().__init__()
+        self.encoder = Encoder(cfg.encoder, src_vocab, pad_id)
+        enc = cfg.encoder.gru
+        self.bridge = Bridge(
+            cfg.bridge,
+            enc_layers=enc.num_layers,
+            directions=self.encoder.directions,
+            enc_hidden=enc.hidden_size,
+            dec_layers=cfg.decoder.gru.num_layers,
+            dec_hidden=cfg.decoder.gru.hidden_size,
+        )
+        self.decoder = Decoder(cfg, tgt_vocab, pad_id, memory_size=self.encoder.output_size)
+
+    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> tuple[Memory, DecoderState]:
+        """src (B, S), src_lengths (B,) -> the memory to attend to and the decoder's first state."""
+        B, S = src.shape
+        enc = self.encoder(src, src_lengths)
+        values = enc.outputs if self.encoder.gru.batch_first else enc.outputs.transpose(0, 1)
+        mask = torch.arange(S, device=src.device) < src_lengths.to(src.device).unsqueeze(1)
+        memory = Memory(values=values, keys=self.decoder.attention.keys(values), mask=mask)
+        return memory, self.decoder.initial_state(self.bridge(enc.h_n))
+
+    def forward(
+        self,
+        src: torch.Tensor,
+        src_lengths: torch.Tensor,
+        tgt_in: torch.Tensor,
+        teacher_forcing: float = 1.0,
+    ) -> DecoderOutput:
+        """src (B, S), src_lengths (B,), tgt_in (B, T) -> logits (B, T, V), attention (B, T, S)."""
+        memory, state = self.encode(src, src_lengths)
+        return self.decoder(tgt_in, state, memory, teacher_forcing)

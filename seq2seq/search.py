@@ -1,0 +1,199 @@
+"""Greedy and batched beam search over a batch of sentences.
+
+Beams are folded into the batch dimension (B*K rows); a sentence whose search has ended is
+retired from the batch at once, so later steps only run the sentences still being searched.
+Scores are sums of log-probabilities divided by the GNMT length penalty ((5 + n) / 6) ** alpha,
+where n counts the generated tokens including EOS. A hypothesis holds at most max_len tokens
+before its EOS, max_len = floor(max_len_a * source_length + max_len_b) per sentence.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from seq2seq.model.seq2seq import Seq2Seq
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    bos: int
+    eos: int
+    beam_size: int = 5
+    length_penalty: float = 1.0
+    max_len_a: float = 1.5
+    max_len_b: int = 10
+    min_len: int = 0
+    n_best: int = 1
+    attention: bool = False  # also return each hypothesis's attention weights
+
+
+@dataclass
+class Hypothesis:
+    tokens: list[int]  # without BOS and EOS
+    score: float  # normalised log-probability
+    attention: torch.Tensor | None  # (len(tokens) + 1, S) over the sentence's real source tokens
+
+
+def length_penalty(n: int | torch.Tensor, alpha: float):
+    """GNMT: ((5 + n) / 6) ** alpha."""
+    return ((5.0 + n) / 6.0) ** alpha
+
+
+def max_lengths(src_lengths: torch.Tensor, settings: SearchSettings) -> torch.Tensor:
+    """(B,) longest hypotheses allowed, from source lengths counting their EOS."""
+    source = (src_lengths - 1).double()
+    return (settings.max_len_a * source + settings.max_len_b).floor().long()
+
+
+def _constrain(logp: torch.Tensor, t: int, row_max: torch.Tensor, settings: SearchSettings) -> None:
+    """In place: no EOS before min_len; only EOS once a row reached its max length."""
+    if t < settings.min_len:
+        logp[:, settings.eos] = -math.inf
+    full = row_max <= t
+    if bool(full.any()):
+        eos = logp[:, settings.eos].clone()
+        logp[full] = -math.inf
+        logp[:, settings.eos] = torch.where(full, eos, logp[:, settings.eos])
+
+
+def _step_log_probs(model: Seq2Seq, tokens, state, memory):
+    emb = model.decoder.embed(tokens)
+    o, state, weights = model.decoder.step(emb, state, memory)
+    return torch.log_softmax(model.decoder.logits(o).float(), dim=-1), state, weights
+
+
+def _trim(weights: torch.Tensor, length: int) -> torch.Tensor:
+    return weights[:, :length].float().cpu()
+
+
+def greedy(
+    model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, settings: SearchSettings
+) -> list[list[Hypothesis]]:
+    """Argmax decoding of src (B, S) -> per sentence a list with one hypothesis."""
+    B = src.shape[0]
+    memory, state = model.encode(src, src_lengths)
+    limits = max_lengths(src_lengths, settings).to(src.device)
+    active = torch.arange(B, device=src.device)
+    tokens = torch.full((B,), settings.bos, dtype=torch.long, device=src.device)
+    history = tokens.new_empty(B, 0)
+    attn_history = []
+    scores = torch.zeros(B, dtype=torch.float64, device=src.device)
+    results: list[list[Hypothesis]] = [[] for _ in range(B)]
+    t = 0
+    while active.numel():
+        logp, state, weights = _step_log_probs(model, tokens, state, memory)
+        _constrain(logp, t, limits[active], settings)
+        best, tokens = logp.max(dim=-1)
+        scores = scores + best.double()
+        history = torch.cat([history, tokens.unsqueeze(1)], dim=1)
+        if settings.attention:
+            attn_history.append(weights)
+        t += 1
+        ended = tokens == settings.eos
+        if not bool(ended.any()):
+            continue
+        attn = torch.stack(attn_history, dim=1) if settings.attention else None
+        for row in ended.nonzero().flatten().tolist():
+            sentence = int(active[row])
+            n = int(src_lengths[sentence])
+            results[sentence].append(
+                Hypothesis(
+                    tokens=history[row, :-1].tolist(),
+                    score=float(scores[row]) / length_penalty(t, settings.length_penalty),
+                    attention=_trim(attn[row], n) if attn is not None else None,
+                )
+            )
+        keep = (~ended).nonzero().flatten()
+        active, tokens, history, scores = active[keep], tokens[keep], history[keep], scores[keep]
+        attn_history = [w[keep] for w in attn_history]
+        state, memory = state.select(keep), memory.select(keep)
+    return results
+
+
+def beam_search(
+    model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, settings: SearchSettings
+) -> list[list[Hypothesis]]:
+    """Beam search of src (B, S) -> per sentence its n_best hypotheses, best first."""
+    B, K = src.shape[0], settings.beam_size
+    device = src.device
+    memory, state = model.encode(src, src_lengths)
+    rows = torch.arange(B, device=device).repeat_interleave(K)
+    memory, state = memory.select(rows), state.select(rows)
+    limits = max_lengths(src_lengths, settings).to(device)
+    active = torch.arange(B, device=device)  # sentence of each block of K rows
+    scores = torch.full((B, K), -math.inf, dtype=torch.float64, device=device)
+    scores[:, 0] = 0.0  # all beams start equal: expand only the first
+    history = torch.full((B * K, 1), settings.bos, dtype=torch.long, device=device)
+    attn_history = None
+    finished: list[list[Hypothesis]] = [[] for _ in range(B)]
+    for t in range(int(limits.max()) + 1):
+        n_act = active.numel()
+        logp, state, weights = _step_log_probs(model, history[:, -1], state, memory)
+        _constrain(logp, t, limits[active].repeat_interleave(K), settings)
+        V = logp.shape[-1]
+        candidates = (scores.unsqueeze(-1) + logp.view(n_act, K, V).double()).view(n_act, K * V)
+        top_scores, top_index = candidates.topk(2 * K, dim=-1)  # (n_act, 2K)
+        origin = top_index // V + torch.arange(n_act, device=device).unsqueeze(1) * K
+        token = top_index % V
+        is_eos = token == settings.eos
+        if settings.attention:
+            step_attn = weights.unsqueeze(1)
+            attn_history = (
+                step_attn if attn_history is None else torch.cat([attn_history, step_attn], 1)
+            )
+        # an EOS among the K best candidates ends a hypothesis
+        for r, j in (is_eos[:, :K] & top_scores[:, :K].isfinite()).nonzero().tolist():
+            sentence = int(active[r])
+            if len(finished[sentence]) >= K:
+                continue
+            o = int(origin[r, j])
+            finished[sentence].append(
+                Hypothesis(
+                    tokens=history[o, 1:].tolist(),
+                    score=float(top_scores[r, j]) / length_penalty(t + 1, settings.length_penalty),
+                    attention=_trim(attn_history[o], int(src_lengths[sentence]))
+                    if attn_history is not None
+                    else None,
+                )
+            )
+        # the K best candidates that do not end carry on
+        alive_scores, pick = top_scores.masked_fill(is_eos, -math.inf).topk(K, dim=-1)
+        parents = origin.gather(1, pick).flatten()
+        scores = alive_scores
+        history = torch.cat([history[parents], token.gather(1, pick).reshape(-1, 1)], dim=1)
+        state = state.select(parents)
+        if attn_history is not None:
+            attn_history = attn_history[parents]
+        done = torch.tensor([len(finished[int(s)]) >= K for s in active], device=device) | (
+            limits[active] <= t
+        )
+        if bool(done.any()):
+            keep = (~done).nonzero().flatten()
+            keep_rows = (keep.unsqueeze(1) * K + torch.arange(K, device=device)).flatten()
+            active, scores = active[keep], scores[keep]
+            history, state, memory = (
+                history[keep_rows],
+                state.select(keep_rows),
+                memory.select(keep_rows),
+            )
+            if attn_history is not None:
+                attn_history = attn_history[keep_rows]
+        if not active.numel():
+            break
+    return [sorted(f, key=lambda h: -h.score)[: settings.n_best] for f in finished]
+
+
+def search(
+    model: Seq2Seq,
+    src: torch.Tensor,
+    src_lengths: torch.Tensor,
+    settings: SearchSettings,
+    strategy: str,
+) -> list[list[Hypothesis]]:
+    """Greedy or beam search, by decode.strategy."""
+    if strategy == "greedy":
+        return greedy(model, src, src_lengths, settings)
+    return beam_search(model, src, src_lengths, settings)

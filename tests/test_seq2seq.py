@@ -1,0 +1,201 @@
+"""The assembled model: decoder GRU arguments, layouts, padding invariance, fast path, errors."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+from modelling import build, model_config, random_batch
+
+from seq2seq.errors import UserError
+
+ATTENTION_SETUPS = [
+    ("model.decoder.attention=luong_general",),
+    ("model.decoder.attention=luong_dot",),
+    (
+        "model.decoder.attention=luong_general",
+        "model.decoder.input_feeding=true",
+        "model.decoder.gru.input_size=128",
+        "model.decoder.tie_embeddings=false",
+    ),
+    (
+        "model.decoder.attention=bahdanau",
+        "model.decoder.gru.input_size=128",
+        "model.decoder.tie_embeddings=false",
+    ),
+    (
+        "model.decoder.attention=bahdanau",
+        "model.decoder.input_feeding=true",
+        "model.decoder.gru.input_size=192",
+        "model.decoder.tie_embeddings=false",
+    ),
+]
+DEEP = ("model.encoder.gru.num_layers=2", "model.decoder.gru.num_layers=3")
+
+DECODER_ARGS = {
+    "input_size": 80,
+    "hidden_size": 48,
+    "num_layers": 2,
+    "bias": False,
+    "batch_first": False,
+    "dropout": 0.3,
+    "bidirectional": False,
+}
+
+
+@pytest.mark.parametrize("arg,value", DECODER_ARGS.items())
+def test_each_decoder_gru_argument_reaches_nn_gru(arg, value):
+    extra = ["model.decoder.tie_embeddings=false"]
+    if arg == "bidirectional":  # the only value a decoder accepts; true is refused below
+        default = build(model_config()).decoder.gru
+        assert default.bidirectional is False
+    cfg = model_config(f"model.decoder.gru.{arg}={str(value).lower()}", *extra)
+    gru = build(cfg).decoder.gru
+    assert getattr(gru, arg) == value
+    assert {a: getattr(gru, a) for a in DECODER_ARGS} == vars(cfg.decoder.gru)
+
+
+@pytest.mark.parametrize("setup", ATTENTION_SETUPS)
+def test_batch_first_true_and_false_give_the_same_numbers(setup):
+    a = build(model_config(*setup, *DEEP))
+    b = build(
+        model_config(
+            *setup,
+            *DEEP,
+            "model.encoder.gru.batch_first=false",
+            "model.decoder.gru.batch_first=false",
+        ),
+        seed=99,
+    )
+    b.load_state_dict(a.state_dict())
+    src, lengths, tgt = random_batch([5, 3, 6])
+    out_a, out_b = a(src, lengths, tgt), b(src, lengths, tgt)
+    torch.testing.assert_close(out_a.logits, out_b.logits, atol=1e-6, rtol=0)
+    torch.testing.assert_close(out_a.attention, out_b.attention, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("setup", ATTENTION_SETUPS)
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_padding_invariance_of_logits(setup, batch_first):
+    bf = str(batch_first).lower()
+    model = build(
+        model_config(
+            *setup,
+            *DEEP,
+            f"model.encoder.gru.batch_first={bf}",
+            f"model.decoder.gru.batch_first={bf}",
+        )
+    )
+    src, lengths, tgt = random_batch([3, 9, 6], T=7)
+    batch = model(src, lengths, tgt)
+    alone = model(src[:1, :3], lengths[:1], tgt[:1, :4])
+    torch.testing.assert_close(batch.logits[:1, :4], alone.logits, atol=1e-5, rtol=0)
+    assert batch.attention[0, :, 3:].abs().max() == 0
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        s
+        for s in ATTENTION_SETUPS
+        if "input_feeding=true" not in " ".join(s) and "bahdanau" not in " ".join(s)
+    ],
+)
+def test_fast_path_equals_step_loop(setup):
+    model = build(model_config(*setup, *DEEP))
+    assert model.decoder.fast_path
+    src, lengths, tgt = random_batch([5, 8, 2], T=9)
+    memory, state = model.encode(src, lengths)
+    fast = model.decoder.forward_parallel(tgt, state, memory)
+    loop = model.decoder.forward_steps(tgt, state, memory)
+    torch.testing.assert_close(fast.logits, loop.logits, atol=1e-5, rtol=0)
+    torch.testing.assert_close(fast.attention, loop.attention, atol=1e-5, rtol=0)
+    torch.testing.assert_close(fast.state.hidden, loop.state.hidden, atol=1e-5, rtol=0)
+
+
+def test_fast_path_only_where_it_is_exact():
+    assert not build(model_config(*ATTENTION_SETUPS[2])).decoder.fast_path  # input feeding
+    assert not build(model_config(*ATTENTION_SETUPS[3])).decoder.fast_path  # bahdanau
+
+
+@pytest.mark.parametrize(
+    "L_enc,L_dec,H_enc,H_dec,bi",
+    [(1, 3, 16, 64, True), (3, 1, 40, 24, True), (2, 2, 16, 64, False), (2, 4, 8, 8, True)],
+)
+def test_bridge_mismatches_build_and_run(L_enc, L_dec, H_enc, H_dec, bi):
+    cfg = model_config(
+        f"model.encoder.gru.num_layers={L_enc}",
+        f"model.decoder.gru.num_layers={L_dec}",
+        f"model.encoder.gru.hidden_size={H_enc}",
+        f"model.decoder.gru.hidden_size={H_dec}",
+        f"model.encoder.gru.bidirectional={str(bi).lower()}",
+        "model.decoder.tie_embeddings=false",
+    )
+    model = build(cfg)
+    src, lengths, tgt = random_batch([4, 2])
+    memory, state = model.encode(src, lengths)
+    assert state.hidden.shape == (L_dec, 2, H_dec)
+    assert model(src, lengths, tgt).logits.shape == (2, 6, 41)
+
+
+def test_zero_bridge_starts_from_zeros():
+    model = build(model_config("model.bridge=zero"))
+    src, lengths, _ = random_batch([4, 2])
+    assert model.encode(src, lengths)[1].hidden.abs().sum() == 0
+
+
+def test_tied_output_shares_the_embedding():
+    model = build(model_config())
+    assert model.decoder.output.weight is model.decoder.embed.weight
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (
+            ["model.decoder.gru.bidirectional=true"],
+            "model.decoder.gru.bidirectional=true: the decoder generates left to right",
+        ),
+        (
+            ["model.decoder.gru.hidden_size=48"],
+            "model.decoder.tie_embeddings=true: the target embedding width (64",
+        ),
+        (
+            ["model.decoder.attention=bahdanau"],
+            "model.decoder.gru.input_size=64: the decoder GRU reads",
+        ),
+        (
+            [
+                "model.decoder.attention=luong_dot",
+                "model.decoder.gru.hidden_size=48",
+                "model.decoder.tie_embeddings=false",
+            ],
+            "model.decoder.attention=luong_dot: needs encoder",
+        ),
+    ],
+)
+def test_model_config_errors(overrides, message):
+    with pytest.raises(UserError) as err:
+        model_config(*overrides)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_dropout_and_no_bias_behave_as_in_nn_gru():
+    cfg = model_config(
+        "model.encoder.gru.num_layers=2",
+        "model.encoder.gru.dropout=0.5",
+        "model.encoder.gru.bias=false",
+    )
+    model = build(cfg)
+    src, lengths, tgt = random_batch([5, 5])
+    model.train()
+    a, b = model(src, lengths, tgt).logits, model(src, lengths, tgt).logits
+    assert not torch.allclose(a, b)  # inter-layer dropout active in training
+    model.eval()
+    torch.testing.assert_close(model(src, lengths, tgt).logits, model(src, lengths, tgt).logits)
+    assert all(gru.bias is False for gru in [model.encoder.gru])
+    assert (
+        list(itertools.chain(n for n, _ in model.encoder.gru.named_parameters() if "bias" in n))
+        == []
+    )
