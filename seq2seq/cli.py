@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import sys
 import typing
 from collections.abc import Callable
@@ -19,10 +20,11 @@ import hydra
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException, MissingConfigException
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from seq2seq import config as schema
+from seq2seq import config_rules
 from seq2seq.errors import UserError
 
 T = TypeVar("T")
@@ -98,7 +100,7 @@ def to_config(cfg: DictConfig, app: str) -> Any:
         obj = OmegaConf.to_object(cfg)
     except OmegaConfBaseException as exc:
         raise UserError(describe_config_error(exc)) from exc
-    schema.validate(obj)
+    config_rules.validate(obj)
     return obj
 
 
@@ -120,10 +122,28 @@ def _preflight(app: str, argv: list[str]) -> None:
         overrides = [o.input_line for o in parsed if not o.is_sweep_override()]
     with hydra.initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         try:
-            cfg = hydra.compose(config_name=args.config_name or app, overrides=overrides)
+            cfg = hydra.compose(
+                config_name=args.config_name or app, overrides=overrides, return_hydra_config=True
+            )
         except (HydraException, OmegaConfBaseException) as exc:
             raise UserError(describe_config_error(exc)) from exc
+        if cfg.hydra.output_subdir is not None and not args.multirun:
+            _check_writable_dir(str(cfg.hydra.run.dir))
+    with open_dict(cfg):
+        del cfg["hydra"]
     to_config(cfg, app)
+
+
+def _check_writable_dir(path: str) -> None:
+    """The run directory must exist as a writable folder or be creatable."""
+    probe = Path(path)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise UserError(
+            f"hydra.run.dir={path}: cannot create or write the run directory "
+            f"({probe} is not a writable folder)"
+        )
 
 
 def command_line_overrides() -> list[str]:

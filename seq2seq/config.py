@@ -1,16 +1,13 @@
 """Typed configuration: the schema every Hydra config is checked against, with its defaults.
 
-Field metadata carries the accepted range or choices; `validate` walks a config object and
-raises `UserError` naming the full key, the bad value and what is accepted.
+Field metadata carries the accepted range or choices, which `seq2seq.config_rules.validate`
+checks together with the rules that tie fields to each other.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
-
-from seq2seq.errors import UserError
 
 MULTI30K_URL = (
     "https://raw.githubusercontent.com/multi30k/dataset/"
@@ -80,6 +77,9 @@ class ModelConfig:
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
     # linear: decoder h_0 = tanh(W [encoder h_n of every layer and direction]); zero: h_0 = 0.
     bridge: str = _choice("linear", "linear", "zero")
+
+
+MULTI30K_LANGS = ("en", "de", "fr", "cs")
 
 
 @dataclass
@@ -179,80 +179,24 @@ class InspectApp:
     tgt_len: int = _num(5, lo=1)
 
 
-APP_SCHEMAS: dict[str, type] = {"prepare": PrepareApp, "inspect": InspectApp}
+@dataclass
+class TrainApp:
+    data: DataConfig = field(default_factory=DataConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    # how validation BLEU is decoded
+    decode: DecodeConfig = field(default_factory=lambda: DecodeConfig(strategy="greedy"))
 
 
-def _check_field(key: str, value: Any, meta: Any) -> None:
-    choices = meta.get("choices")
-    if choices and value not in choices:
-        raise UserError(f"{key}={value!r}: accepted values are {', '.join(choices)}")
-    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
-        return
-    lo, hi = meta.get("lo"), meta.get("hi")
-    if lo is not None and value < lo:
-        raise UserError(f"{key}={value}: must be >= {lo}")
-    if hi is not None and (value >= hi if meta.get("hi_open") else value > hi):
-        bound = f"[{lo}, {hi})" if meta.get("hi_open") else f"[{lo}, {hi}]"
-        raise UserError(f"{key}={value}: must be in {bound}")
-
-
-def _walk(obj: Any, prefix: str) -> None:
-    for f in dataclasses.fields(obj):
-        key = f"{prefix}{f.name}"
-        value = getattr(obj, f.name)
-        if dataclasses.is_dataclass(value):
-            _walk(value, key + ".")
-        else:
-            _check_field(key, value, f.metadata)
-
-
-def validate(cfg: Any) -> None:
-    """Check every field's range or choices, then the cross-field rules of each section."""
-    _walk(cfg, "")
-    for name, check in _SECTION_CHECKS.items():
-        section = getattr(cfg, name, None)
-        if section is not None:
-            check(section)
-
-
-def check_tokenizer(tok: TokenizerConfig) -> None:
-    ids = {"pad_id": tok.pad_id, "unk_id": tok.unk_id, "bos_id": tok.bos_id, "eos_id": tok.eos_id}
-    if len(set(ids.values())) != len(ids):
-        raise UserError(f"tokenizer special ids {ids}: the four ids must be distinct")
-    if tok.vocab_size <= len(ids):
-        raise UserError(
-            f"tokenizer.vocab_size={tok.vocab_size}: must exceed the {len(ids)} special tokens"
-        )
-    for name, value in ids.items():
-        if value >= tok.vocab_size:
-            raise UserError(
-                f"tokenizer.{name}={value}: must be below tokenizer.vocab_size={tok.vocab_size}"
-            )
-
-
-MULTI30K_LANGS = ("en", "de", "fr", "cs")
-
-
-def check_data(data: DataConfig) -> None:
-    if data.src_lang == data.tgt_lang:
-        raise UserError(f"data.tgt_lang={data.tgt_lang!r}: must differ from data.src_lang")
-    if data.corpus == "multi30k":
-        for key in ("src_lang", "tgt_lang"):
-            lang = getattr(data, key)
-            if lang not in MULTI30K_LANGS:
-                raise UserError(f"data.{key}={lang!r}: Multi30k has {', '.join(MULTI30K_LANGS)}")
-    if data.min_len > data.max_len:
-        raise UserError(f"data.min_len={data.min_len}: must not exceed data.max_len={data.max_len}")
+APP_SCHEMAS: dict[str, type] = {"prepare": PrepareApp, "inspect": InspectApp, "train": TrainApp}
 
 
 def decoder_context_width(model: ModelConfig) -> int:
     """Width of what attention feeds into the decoder GRU input besides the embedding."""
     enc = model.encoder.gru
-    width = (
-        enc.hidden_size * (2 if enc.bidirectional else 1)
-        if model.decoder.attention == ("bahdanau")
-        else 0
-    )
+    directions = 2 if enc.bidirectional else 1
+    width = enc.hidden_size * directions if model.decoder.attention == "bahdanau" else 0
     if model.decoder.input_feeding:
         width += model.decoder.gru.hidden_size
     return width
@@ -261,59 +205,3 @@ def decoder_context_width(model: ModelConfig) -> int:
 def decoder_embedding_size(model: ModelConfig) -> int:
     """The target embedding width: the decoder GRU's input_size minus the attention inputs."""
     return model.decoder.gru.input_size - decoder_context_width(model)
-
-
-def check_model(model: ModelConfig) -> None:
-    enc, dec = model.encoder.gru, model.decoder.gru
-    if dec.bidirectional:
-        raise UserError(
-            "model.decoder.gru.bidirectional=true: the decoder generates left to right "
-            "and must be unidirectional"
-        )
-    context = decoder_context_width(model)
-    if decoder_embedding_size(model) < 1:
-        parts = ["the target embedding"]
-        if model.decoder.attention == "bahdanau":
-            parts.append(
-                f"the bahdanau context ({enc.hidden_size * (2 if enc.bidirectional else 1)})"
-            )
-        if model.decoder.input_feeding:
-            parts.append(f"the fed attentional vector ({dec.hidden_size})")
-        raise UserError(
-            f"model.decoder.gru.input_size={dec.input_size}: the decoder GRU reads "
-            f"{' + '.join(parts)}, so input_size must exceed {context} "
-            f"(e.g. {context + 256} for 256-wide target embeddings)"
-        )
-    enc_width = enc.hidden_size * (2 if enc.bidirectional else 1)
-    if model.decoder.attention == "luong_dot" and enc_width != dec.hidden_size:
-        raise UserError(
-            f"model.decoder.attention=luong_dot: needs encoder output width (D*H_enc = "
-            f"{enc_width}) equal to model.decoder.gru.hidden_size={dec.hidden_size}; "
-            "use luong_general or bahdanau, or change the sizes"
-        )
-    emb = decoder_embedding_size(model)
-    if model.decoder.tie_embeddings and emb != dec.hidden_size:
-        raise UserError(
-            f"model.decoder.tie_embeddings=true: the target embedding width ({emb} = "
-            f"model.decoder.gru.input_size - {context}) must equal "
-            f"model.decoder.gru.hidden_size={dec.hidden_size}"
-        )
-
-
-def check_decode(decode: DecodeConfig) -> None:
-    if decode.n_best > decode.beam_size and decode.strategy == "beam":
-        raise UserError(
-            f"decode.n_best={decode.n_best}: must not exceed decode.beam_size={decode.beam_size}"
-        )
-    if decode.strategy == "greedy" and decode.n_best > 1:
-        raise UserError(
-            f"decode.n_best={decode.n_best}: greedy search gives 1; use decode.strategy=beam"
-        )
-
-
-_SECTION_CHECKS = {
-    "data": check_data,
-    "tokenizer": check_tokenizer,
-    "model": check_model,
-    "decode": check_decode,
-}

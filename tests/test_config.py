@@ -13,7 +13,11 @@ from seq2seq.cli import config_dir, register_schemas, to_config
 from seq2seq.config import APP_SCHEMAS
 
 # every console script with a Hydra config joins these lists as it arrives
-ENTRY_MODULES = {"prepare": "seq2seq.prepare", "inspect": "seq2seq.inspect"}
+ENTRY_MODULES = {
+    "prepare": "seq2seq.prepare",
+    "inspect": "seq2seq.inspect",
+    "train": "seq2seq.train",
+}
 GROUPS = sorted(p.name for p in config_dir().iterdir() if p.is_dir() and p.name != "hydra")
 
 

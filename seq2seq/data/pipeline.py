@@ -59,11 +59,14 @@ class Prepared:
     valid: Split
 
 
-def prepare(data: DataConfig, tok_cfg: TokenizerConfig) -> Prepared:
-    """Read the training and validation splits, train or reuse the tokenizer, encode and filter
-    the training pairs (every drop counted and logged)."""
+def prepare(
+    data: DataConfig, tok_cfg: TokenizerConfig, tokenizer: Tokenizer | None = None
+) -> Prepared:
+    """Read the training and validation splits, train or reuse the tokenizer (unless one is
+    given), encode and filter the training pairs (every drop counted and logged)."""
     src, tgt = read_split_text(data, data.train, limit=data.limit_train or None)
-    tokenizer = train_or_reuse(tok_cfg, src, tgt, Path(data.cache_dir))
+    if tokenizer is None:
+        tokenizer = train_or_reuse(tok_cfg, src, tgt, Path(data.cache_dir))
     train = encode_split(data.train, src, tgt, tokenizer)
     keep, stats = filter_pairs(
         train.src_ids,

@@ -1,4 +1,4 @@
-"""`seq2seq-inspect` prints nn.GRU shapes and parameter counts that match the real model."""
+"""The model summary that seq2seq-inspect prints: shapes and parameter counts match the model."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from conftest import run_module
 from modelling import model_config
 
 from seq2seq.config import InspectApp, TokenizerConfig
-from seq2seq.inspect import describe, gru_shapes
 from seq2seq.model.seq2seq import Seq2Seq
+from seq2seq.model.summary import describe, gru_shapes
 
 
 def test_inspect_output_for_the_bahdanau_config():

@@ -1,0 +1,143 @@
+"""Config rules: each field's range or choices (from the schema's metadata) and the rules
+that tie fields together; a broken rule raises UserError naming the key, value and remedy."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from seq2seq.config import (
+    MULTI30K_LANGS,
+    DataConfig,
+    DecodeConfig,
+    ModelConfig,
+    TokenizerConfig,
+    TrainConfig,
+    decoder_context_width,
+    decoder_embedding_size,
+)
+from seq2seq.errors import UserError
+
+
+def _check_field(key: str, value: Any, meta: Any) -> None:
+    choices = meta.get("choices")
+    if choices and value not in choices:
+        raise UserError(f"{key}={value!r}: accepted values are {', '.join(choices)}")
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    lo, hi = meta.get("lo"), meta.get("hi")
+    if lo is not None and value < lo:
+        raise UserError(f"{key}={value}: must be >= {lo}")
+    if hi is not None and (value >= hi if meta.get("hi_open") else value > hi):
+        bound = f"[{lo}, {hi})" if meta.get("hi_open") else f"[{lo}, {hi}]"
+        raise UserError(f"{key}={value}: must be in {bound}")
+
+
+def _walk(obj: Any, prefix: str) -> None:
+    for f in dataclasses.fields(obj):
+        key = f"{prefix}{f.name}"
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            _walk(value, key + ".")
+        else:
+            _check_field(key, value, f.metadata)
+
+
+def validate(cfg: Any) -> None:
+    """Check every field's range or choices, then the cross-field rules of each section."""
+    _walk(cfg, "")
+    for name, check in _SECTION_CHECKS.items():
+        section = getattr(cfg, name, None)
+        if section is not None:
+            check(section)
+
+
+def check_tokenizer(tok: TokenizerConfig) -> None:
+    ids = {"pad_id": tok.pad_id, "unk_id": tok.unk_id, "bos_id": tok.bos_id, "eos_id": tok.eos_id}
+    if len(set(ids.values())) != len(ids):
+        raise UserError(f"tokenizer special ids {ids}: the four ids must be distinct")
+    if tok.vocab_size <= len(ids):
+        raise UserError(
+            f"tokenizer.vocab_size={tok.vocab_size}: must exceed the {len(ids)} special tokens"
+        )
+    for name, value in ids.items():
+        if value >= tok.vocab_size:
+            raise UserError(
+                f"tokenizer.{name}={value}: must be below tokenizer.vocab_size={tok.vocab_size}"
+            )
+
+
+def check_data(data: DataConfig) -> None:
+    if data.src_lang == data.tgt_lang:
+        raise UserError(f"data.tgt_lang={data.tgt_lang!r}: must differ from data.src_lang")
+    if data.corpus == "multi30k":
+        for key in ("src_lang", "tgt_lang"):
+            lang = getattr(data, key)
+            if lang not in MULTI30K_LANGS:
+                raise UserError(f"data.{key}={lang!r}: Multi30k has {', '.join(MULTI30K_LANGS)}")
+    if data.min_len > data.max_len:
+        raise UserError(f"data.min_len={data.min_len}: must not exceed data.max_len={data.max_len}")
+
+
+def check_model(model: ModelConfig) -> None:
+    enc, dec = model.encoder.gru, model.decoder.gru
+    if dec.bidirectional:
+        raise UserError(
+            "model.decoder.gru.bidirectional=true: the decoder generates left to right "
+            "and must be unidirectional"
+        )
+    context = decoder_context_width(model)
+    if decoder_embedding_size(model) < 1:
+        parts = ["the target embedding"]
+        if model.decoder.attention == "bahdanau":
+            parts.append(
+                f"the bahdanau context ({enc.hidden_size * (2 if enc.bidirectional else 1)})"
+            )
+        if model.decoder.input_feeding:
+            parts.append(f"the fed attentional vector ({dec.hidden_size})")
+        raise UserError(
+            f"model.decoder.gru.input_size={dec.input_size}: the decoder GRU reads "
+            f"{' + '.join(parts)}, so input_size must exceed {context} "
+            f"(e.g. {context + 256} for 256-wide target embeddings)"
+        )
+    enc_width = enc.hidden_size * (2 if enc.bidirectional else 1)
+    if model.decoder.attention == "luong_dot" and enc_width != dec.hidden_size:
+        raise UserError(
+            f"model.decoder.attention=luong_dot: needs encoder output width (D*H_enc = "
+            f"{enc_width}) equal to model.decoder.gru.hidden_size={dec.hidden_size}; "
+            "use luong_general or bahdanau, or change the sizes"
+        )
+    emb = decoder_embedding_size(model)
+    if model.decoder.tie_embeddings and emb != dec.hidden_size:
+        raise UserError(
+            f"model.decoder.tie_embeddings=true: the target embedding width ({emb} = "
+            f"model.decoder.gru.input_size - {context}) must equal "
+            f"model.decoder.gru.hidden_size={dec.hidden_size}"
+        )
+
+
+def check_decode(decode: DecodeConfig) -> None:
+    if decode.n_best > decode.beam_size and decode.strategy == "beam":
+        raise UserError(
+            f"decode.n_best={decode.n_best}: must not exceed decode.beam_size={decode.beam_size}"
+        )
+    if decode.strategy == "greedy" and decode.n_best > 1:
+        raise UserError(
+            f"decode.n_best={decode.n_best}: greedy search gives 1; use decode.strategy=beam"
+        )
+
+
+def check_train(train: TrainConfig) -> None:
+    if train.schedule == "inverse_sqrt" and train.warmup_steps < 1:
+        raise UserError(
+            f"train.warmup_steps={train.warmup_steps}: train.schedule=inverse_sqrt needs >= 1"
+        )
+
+
+_SECTION_CHECKS = {
+    "train": check_train,
+    "data": check_data,
+    "tokenizer": check_tokenizer,
+    "model": check_model,
+    "decode": check_decode,
+}

@@ -1,0 +1,107 @@
+"""Setting up a training run: resume config, threads, device, data, model; then the loop."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from omegaconf import OmegaConf
+
+from seq2seq import checkpoint as ckpt
+from seq2seq.config import TrainApp
+from seq2seq.config_rules import validate as validate_config
+from seq2seq.data.pipeline import prepare
+from seq2seq.errors import UserError
+from seq2seq.overrides import architecture_differences, merge_explicit, typed
+from seq2seq.training import rng
+from seq2seq.training.loop import Trainer
+
+log = logging.getLogger(__name__)
+SECTIONS = ("data", "tokenizer", "model", "train", "decode")
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("train.device=cuda: no CUDA device is available here; use auto or cpu")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def resumed_config(saved: dict, composed: TrainApp, overrides: list[str]) -> TrainApp:
+    """The resumed run's config: as saved, changed only by this command line's overrides."""
+    cfg = typed(TrainApp, merge_explicit(saved, composed, overrides, SECTIONS), "train.resume")
+    validate_config(cfg)
+    before = typed(TrainApp, saved, "checkpoint config")
+    diffs = architecture_differences(before.model, cfg.model)
+    if diffs:
+        raise UserError(f"{diffs[0]}: train.resume holds a checkpoint of another architecture")
+    if cfg.tokenizer != before.tokenizer:
+        raise UserError(
+            "tokenizer settings differ from the resumed checkpoint's; "
+            "a resumed run keeps its tokenizer"
+        )
+    return cfg
+
+
+def _check_writable(run: Path) -> None:
+    try:
+        (run / ckpt.CHECKPOINT_DIR).mkdir(parents=True, exist_ok=True)
+        probe = run / ckpt.CHECKPOINT_DIR / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(
+            f"hydra.run.dir={run}: cannot write the run directory ({exc.strerror})"
+        ) from exc
+
+
+def run_training(cfg: TrainApp, run: Path, overrides: list[str]) -> str:
+    """Train as configured into the run directory; returns why training stopped."""
+    _check_writable(run)
+    payload = path = tokenizer = None
+    if cfg.train.resume:
+        path = ckpt.resolve(cfg.train.resume, "last")
+        payload = ckpt.load(path)
+        cfg = resumed_config(payload["config"], cfg, overrides)
+        tokenizer = ckpt.tokenizer_of(payload, path)
+    if cfg.train.threads:
+        torch.set_num_threads(cfg.train.threads)
+    device = pick_device(cfg.train.device)
+    rng.seed_everything(cfg.train.seed)
+    data = prepare(cfg.data, cfg.tokenizer, tokenizer)
+    data.tokenizer.save(run / "tokenizer")
+    (run / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+    model = ckpt.build_model(cfg.model, data.tokenizer).to(device)
+    log.info(
+        "model: %s parameters; %d training pairs; device %s, %d threads, %s",
+        f"{sum(p.numel() for p in model.parameters()):,}",
+        len(data.train),
+        device,
+        torch.get_num_threads(),
+        cfg.train.precision,
+    )
+    trainer = Trainer(cfg, run, data, model, device)
+    if payload is not None:
+        trainer.restore(payload, path)
+    reason = trainer.fit()
+    p = trainer.progress
+    if reason.startswith("signal"):
+        log.info(
+            "stopped by %s at step %d; checkpoint %s",
+            reason.split()[-1],
+            p.step,
+            run / ckpt.CHECKPOINT_DIR / "last.pt",
+        )
+        log.info("resume with: seq2seq-train hydra.run.dir=%s train.resume=%s", run, run)
+    else:
+        log.info(
+            "finished at step %d (%s); best validation BLEU %.2f at step %d; checkpoints in %s",
+            p.step,
+            reason,
+            p.best_bleu,
+            p.best_step,
+            run / ckpt.CHECKPOINT_DIR,
+        )
+    return reason

@@ -1,0 +1,179 @@
+"""Training: repeatability, exact resume, divergence guard, learning, bad input (in process)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import pytest
+import torch
+from training import train_config
+
+from seq2seq import checkpoint as ckpt
+from seq2seq.errors import UserError
+from seq2seq.training.metrics import read
+from seq2seq.training.run import run_training
+
+# dropout and scheduled sampling on: resume must restore the RNG exactly
+RANDOM = [
+    "model.encoder.embed_dropout=0.3",
+    "model.decoder.output_dropout=0.3",
+    "train.teacher_forcing=0.8",
+    "train.valid_every=20",
+]
+
+
+def _losses(run) -> list[tuple[int, float]]:
+    return [(r["step"], r["loss"]) for r in read(run / "metrics.jsonl") if r["kind"] == "train"]
+
+
+def _validations(run) -> list[tuple[int, float]]:
+    return [(r["step"], r["bleu"]) for r in read(run / "metrics.jsonl") if r["kind"] == "valid"]
+
+
+def _params(run) -> dict[str, torch.Tensor]:
+    return ckpt.load(run / "checkpoints" / "last.pt")["model"]
+
+
+def _train(tmp_path, name, *overrides):
+    cfg, ov = train_config(tmp_path, *overrides)
+    run_training(cfg, tmp_path / name, ov)
+    return tmp_path / name
+
+
+def test_repeatable_and_exact_resume_mid_epoch(tmp_path):
+    straight = _train(tmp_path, "straight", *RANDOM, "train.max_steps=40")
+    again = _train(tmp_path, "again", *RANDOM, "train.max_steps=40")
+    assert _losses(straight) == _losses(again)
+    assert len(_losses(straight)) == 40
+    records = read(straight / "metrics.jsonl")
+    epoch_end = min(r["step"] for r in records if r["kind"] == "train" and r["epoch"] == 2) - 1
+    assert 20 < epoch_end < 40, "the stop at step 20 falls mid-epoch, the resume crosses an epoch"
+
+    split = _train(tmp_path, "split", *RANDOM, "train.max_steps=20")
+    progress = ckpt.load(split / "checkpoints" / "last.pt")["progress"]
+    assert progress["step"] == 20 and progress["batch"] > 0 and progress["epoch"] == 0
+    # as a user resumes: the saved config supplies everything not given again
+    cfg, ov = train_config(tmp_path, "train.max_steps=40", f"train.resume={split}", tiny=False)
+    assert cfg.model.encoder.gru.hidden_size == 256  # the defaults, until the checkpoint's apply
+    run_training(cfg, split, ov)
+
+    assert _losses(split) == _losses(straight)
+    a, b = _params(straight), _params(split)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert _validations(split) == _validations(straight)
+
+
+def test_loss_halves_and_validation_bleu_is_logged(tmp_path):
+    run = _train(
+        tmp_path,
+        "run",
+        "data.limit_train=2000",
+        "train.max_steps=300",
+        "train.max_tokens=1500",
+        "train.valid_every=150",
+        "train.lr=0.003",
+    )
+    losses = _losses(run)
+    assert losses[-1][1] < losses[0][1] / 2, (losses[0], losses[-1])
+    valid = [r for r in read(run / "metrics.jsonl") if r["kind"] == "valid"]
+    steps = [r["step"] for r in valid]  # every 150 steps and at each epoch end (50 steps)
+    assert steps == [50, 100, 150, 200, 250, 300]
+    assert all(0 <= r["bleu"] <= 100 and r["ppl"] > 1 for r in valid)
+    assert valid[-1]["loss"] < valid[0]["loss"] and valid[-1]["bleu"] > valid[0]["bleu"]
+    assert (run / "checkpoints" / "best.pt").is_file()
+    print(f"loss {losses[0][1]:.2f} -> {losses[-1][1]:.2f}; valid BLEU {valid[-1]['bleu']:.2f}")
+
+
+def test_checkpoint_describes_itself(tmp_path):
+    run = _train(tmp_path, "run", "train.max_steps=3", "train.save_every=1", "train.keep_last=2")
+    payload = ckpt.load(run / "checkpoints" / "last.pt")
+    assert payload["config"]["model"]["encoder"]["gru"]["hidden_size"] == 32
+    assert payload["progress"]["step"] == 3
+    assert {"optimizer", "scheduler", "rng", "tokenizer"} <= payload.keys()
+    tok = ckpt.tokenizer_of(payload, run)
+    assert tok.src_vocab_size == 500
+    assert sorted(p.name for p in (run / "checkpoints").glob("step_*.pt")) == [
+        "step_00000002.pt",
+        "step_00000003.pt",
+    ]
+    assert (run / "tokenizer" / "joint.model").is_file() and (run / "config.yaml").is_file()
+
+
+def test_nonfinite_losses_skip_then_abort(tmp_path, monkeypatch):
+    from seq2seq.training import validate as validate_module
+
+    real = validate_module.token_loss
+
+    def poisoned(logits, *args, **kw):
+        return real(logits, *args, **kw) * float("nan")
+
+    monkeypatch.setattr("seq2seq.training.loop.token_loss", poisoned)
+    cfg, ov = train_config(tmp_path, "train.max_steps=10", "train.max_nonfinite=3")
+    before = None
+    with pytest.raises(UserError, match="3 non-finite losses in a row at step 1"):
+        before = run_training(cfg, tmp_path / "run", ov)
+    assert before is None
+    saved = ckpt.load(tmp_path / "run" / "checkpoints" / "last.pt")
+    assert saved["progress"]["step"] == 0  # the untouched initial checkpoint is still there
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+
+def test_code_carrying_checkpoint_is_refused(tmp_path):
+    evil = tmp_path / "evil.pt"
+    with open(evil, "wb") as f:
+        pickle.dump({"format": ckpt.FORMAT, "model": _Evil()}, f)
+    torch.save(
+        {"format": ckpt.FORMAT, "config": {}, "tokenizer": {}, "model": _Evil()},
+        tmp_path / "evil2.pt",
+    )
+    for path in (evil, tmp_path / "evil2.pt"):
+        with pytest.raises(UserError, match="refused|not a readable checkpoint"):
+            ckpt.load(path)
+    assert not (tmp_path / "PWNED").exists() and not os.path.exists("PWNED")
+
+
+def test_truncated_checkpoint_is_refused(tmp_path):
+    run = _train(tmp_path, "run", "train.max_steps=1")
+    data = (run / "checkpoints" / "last.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(UserError, match="cut.pt: not a readable checkpoint"):
+        ckpt.load(tmp_path / "cut.pt")
+
+
+def test_bad_resume_inputs(tmp_path):
+    run = _train(tmp_path, "run", "train.max_steps=1")
+    cases = [
+        (["train.resume=/nonexistent/run"], "/nonexistent/run: no such checkpoint file"),
+        ([f"train.resume={tmp_path}"], "run directory without checkpoints/last.pt"),
+        (
+            [
+                f"train.resume={run}",
+                "model.decoder.gru.hidden_size=32",
+                "model.decoder.gru.input_size=32",
+            ],
+            "model.decoder.gru.input_size=32 (checkpoint: 64): train.resume holds a checkpoint of "
+            "another architecture",
+        ),
+    ]
+    for overrides, message in cases:
+        cfg, ov = train_config(tmp_path, *overrides, tiny=False)
+        with pytest.raises(UserError) as err:
+            run_training(cfg, tmp_path / "other", ov)
+        assert message in str(err.value)
+
+
+def test_missing_data_files(tmp_path):
+    cfg, ov = train_config(
+        tmp_path,
+        "data=files",
+        f"data.train={tmp_path}/nothing",
+        "data.src_lang=de",
+        "data.tgt_lang=en",
+    )
+    with pytest.raises(UserError, match=r"nothing\.de: file not found"):
+        run_training(cfg, tmp_path / "run", ov)

@@ -1,0 +1,29 @@
+"""Helpers for training tests: a tiny run config on a slice of Multi30k."""
+
+from __future__ import annotations
+
+import hydra
+
+from seq2seq.cli import config_dir, register_schemas, to_config
+from seq2seq.config import TrainApp
+
+TINY = [
+    "model=tiny",
+    "data.limit_train=600",
+    "tokenizer.vocab_size=500",
+    "train.max_tokens=700",
+    "train.log_every=1",
+    "train.progress=false",
+    "decode.batch_size=200",
+    "decode.max_len_a=1.0",
+    "decode.max_len_b=5",
+]
+
+
+def train_config(tmp_path, *overrides: str, tiny: bool = True) -> tuple[TrainApp, list[str]]:
+    """The train app's config for a tiny run (or only these overrides), and its overrides."""
+    register_schemas()
+    overrides = [*(TINY if tiny else []), f"data.cache_dir={tmp_path / 'cache'}", *overrides]
+    with hydra.initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = hydra.compose("train", overrides=overrides)
+    return to_config(cfg, "train"), overrides
