@@ -21,10 +21,16 @@ def bleu(hypotheses: list[str], references: list[str]) -> float:
 
 
 def all_scores(hypotheses: list[str], references: list[str]) -> list[Score]:
-    """BLEU, chrF and TER with their signatures."""
+    """BLEU, lowercased BLEU, chrF and TER, each with its signature."""
+    metrics = {
+        "BLEU": BLEU(force=True),
+        "BLEU_lowercased": BLEU(force=True, lowercase=True),
+        "chrF2": CHRF(),
+        "TER": TER(),
+    }
     scores = []
-    for metric in (BLEU(force=True), CHRF(), TER()):
+    for name, metric in metrics.items():
         result = metric.corpus_score(hypotheses, [references])
         signature = str(metric.get_signature())
-        scores.append(Score(result.name, result.score, signature, f"{result} {signature}"))
+        scores.append(Score(name, result.score, signature, f"{result} {signature}"))
     return scores

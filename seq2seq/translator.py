@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 from tqdm import tqdm
 
 from seq2seq.config import DecodeConfig
 from seq2seq.data.batching import pad
-from seq2seq.data.tokenizer import SpecialIds
+from seq2seq.data.tokenizer import SpecialIds, Tokenizer
 from seq2seq.model.seq2seq import Seq2Seq
 from seq2seq.search import Hypothesis, SearchSettings, search
 
@@ -71,3 +72,61 @@ def translate_ids(
     bar.close()
     model.train(was_training)
     return results
+
+
+@dataclass
+class Translation:
+    text: str
+    score: float
+    src_pieces: list[str]  # the source subwords (plus </s>) that attention spans
+    tgt_pieces: list[str]  # the output subwords (plus </s>)
+    attention: torch.Tensor | None  # (len(tgt_pieces), len(src_pieces))
+
+
+class Translator:
+    """Text in, translations out: a loaded model with its tokenizer and decode settings."""
+
+    def __init__(
+        self, model: Seq2Seq, tokenizer: Tokenizer, decode: DecodeConfig, max_src_len: int
+    ) -> None:
+        self.model, self.tokenizer, self.decode = model, tokenizer, decode
+        self.max_src_len = max_src_len
+        self.device = next(model.parameters()).device
+
+    def encode(self, lines: list[str]) -> tuple[list[list[int]], list[int]]:
+        """Subword ids cut to max_src_len, and the original length of each line that was cut."""
+        ids = self.tokenizer.encode_src(lines)
+        cut = [len(s) if len(s) > self.max_src_len else 0 for s in ids]
+        return [s[: self.max_src_len] for s in ids], cut
+
+    def translate_ids(
+        self, src_ids: list[list[int]], *, attention: bool = False, progress: bool = False
+    ) -> list[list[Translation]]:
+        """The decode.n_best translations of each source, best first."""
+        special = self.tokenizer.special
+        hyps = translate_ids(
+            self.model,
+            src_ids,
+            settings=settings_from(self.decode, special, attention),
+            strategy=self.decode.strategy,
+            batch_size=self.decode.batch_size,
+            pad_id=special.pad,
+            device=self.device,
+            progress=progress,
+        )
+        results = []
+        for ids, nbest in zip(src_ids, hyps, strict=True):
+            src_pieces = self.tokenizer.src_pieces(ids) + ["</s>"]
+            results.append(
+                [
+                    Translation(
+                        text=self.tokenizer.decode_tgt([h.tokens])[0],
+                        score=h.score,
+                        src_pieces=src_pieces,
+                        tgt_pieces=self.tokenizer.tgt_pieces(h.tokens) + ["</s>"],
+                        attention=h.attention,
+                    )
+                    for h in nbest
+                ]
+            )
+        return results

@@ -48,3 +48,42 @@ def run_module(module: str, *args: str, env: dict | None = None, **kw):
         cwd=kw.pop("cwd", REPO),
         **kw,
     )
+
+
+@pytest.fixture(scope="session")
+def trained_run(mirror, tmp_path_factory) -> Path:
+    """A run directory with a small Luong model trained briefly on Multi30k de-en."""
+    from training import train_config
+
+    from seq2seq.training.run import run_training
+
+    tmp = tmp_path_factory.mktemp("trained")
+    cfg, overrides = train_config(
+        tmp,
+        "data.limit_train=4000",
+        "train.max_steps=300",
+        "train.max_tokens=1500",
+        "train.lr=0.003",
+        "train.valid_every=300",
+        "train.max_epochs=0",
+    )
+    run_training(cfg, tmp / "run", overrides)
+    return tmp / "run"
+
+
+@pytest.fixture(scope="session")
+def trained_model(trained_run):
+    """(model, tokenizer, val source ids, val references) of the trained run."""
+    from seq2seq import checkpoint as ckpt
+    from seq2seq.config import ModelConfig
+    from seq2seq.data.corpus import read_lines
+    from seq2seq.overrides import typed
+
+    payload = ckpt.load(trained_run / "checkpoints" / "best.pt")
+    tokenizer = ckpt.tokenizer_of(payload, trained_run)
+    model = ckpt.build_model(typed(ModelConfig, payload["config"]["model"], "model"), tokenizer)
+    model.load_state_dict(payload["model"])
+    model.eval()
+    val_de = read_lines(MIRROR / "val.de.gz")
+    val_en = read_lines(MIRROR / "val.en.gz")
+    return model, tokenizer, tokenizer.encode_src(val_de), val_en

@@ -17,6 +17,8 @@ ENTRY_MODULES = {
     "prepare": "seq2seq.prepare",
     "inspect": "seq2seq.inspect",
     "train": "seq2seq.train",
+    "evaluate": "seq2seq.evaluate",
+    "translate": "seq2seq.translate",
 }
 GROUPS = sorted(p.name for p in config_dir().iterdir() if p.is_dir() and p.name != "hydra")
 

@@ -12,6 +12,7 @@ from seq2seq import checkpoint as ckpt
 from seq2seq.config import TrainApp
 from seq2seq.config_rules import validate as validate_config
 from seq2seq.data.pipeline import prepare
+from seq2seq.devices import pick_device
 from seq2seq.errors import UserError
 from seq2seq.overrides import architecture_differences, merge_explicit, typed
 from seq2seq.training import rng
@@ -19,14 +20,6 @@ from seq2seq.training.loop import Trainer
 
 log = logging.getLogger(__name__)
 SECTIONS = ("data", "tokenizer", "model", "train", "decode")
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UserError("train.device=cuda: no CUDA device is available here; use auto or cpu")
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def resumed_config(saved: dict, composed: TrainApp, overrides: list[str]) -> TrainApp:
@@ -68,7 +61,7 @@ def run_training(cfg: TrainApp, run: Path, overrides: list[str]) -> str:
         tokenizer = ckpt.tokenizer_of(payload, path)
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
-    device = pick_device(cfg.train.device)
+    device = pick_device(cfg.train.device, "train.device")
     rng.seed_everything(cfg.train.seed)
     data = prepare(cfg.data, cfg.tokenizer, tokenizer)
     data.tokenizer.save(run / "tokenizer")

@@ -1,0 +1,96 @@
+"""Evaluation: translate test splits, score with sacrebleu, write hypotheses and results.json."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+from seq2seq.config import EvaluateApp
+from seq2seq.data.pipeline import read_split_text
+from seq2seq.inference import open_model, run_data_config, run_of
+from seq2seq.scoring import all_scores
+from seq2seq.translator import settings_from, translate_ids
+
+log = logging.getLogger(__name__)
+
+
+def decode_tag(cfg: EvaluateApp) -> str:
+    d = cfg.decode
+    tag = "greedy" if d.strategy == "greedy" else f"beam{d.beam_size}"
+    return tag + ("-int8" if d.quantize == "int8" else "")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def evaluate(cfg: EvaluateApp, overrides: list[str]) -> dict:
+    """Translate and score each split; print the scores; return what results.json holds."""
+    loaded = open_model(cfg, overrides)
+    data = run_data_config(loaded.config, cfg, overrides)
+    splits = cfg.splits if cfg.splits is not None else [data.valid, *data.test]
+    out_dir = (
+        Path(cfg.output_dir)
+        if cfg.output_dir
+        else (run_of(loaded.path) / "eval" / f"{loaded.path.stem}-{decode_tag(cfg)}")
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tok, device = loaded.tokenizer, next(loaded.model.parameters()).device
+    settings = settings_from(cfg.decode, tok.special)
+    results = {
+        "checkpoint": str(loaded.path),
+        "decode": dataclasses.asdict(cfg.decode),
+        "pair": f"{data.src_lang}-{data.tgt_lang}",
+        "splits": {},
+    }
+    for split in splits:
+        src, refs = read_split_text(data, split)
+        start = time.perf_counter()
+        hyps = translate_ids(
+            loaded.model,
+            tok.encode_src(src),
+            settings=settings,
+            strategy=cfg.decode.strategy,
+            batch_size=cfg.decode.batch_size,
+            pad_id=tok.special.pad,
+            device=device,
+            progress=cfg.progress,
+        )
+        seconds = time.perf_counter() - start
+        text = tok.decode_tgt([h[0].tokens for h in hyps])
+        name = Path(split).name
+        _write_atomic(out_dir / f"{name}.hyp", "".join(t + "\n" for t in text))
+        if cfg.decode.n_best > 1:
+            _write_atomic(
+                out_dir / f"{name}.nbest.tsv",
+                "".join(
+                    f"{i}\t{h.score:.4f}\t{tok.decode_tgt([h.tokens])[0]}\n"
+                    for i, nbest in enumerate(hyps)
+                    for h in nbest
+                ),
+            )
+        n_tokens = sum(len(h[0].tokens) + 1 for h in hyps)
+        scores = all_scores(text, refs)
+        print(
+            f"{name}: {len(src)} sentences in {seconds:.1f} s ({len(src) / seconds:.1f} "
+            f"sentences/s, {n_tokens / seconds:,.0f} tokens/s), {cfg.decode.strategy}"
+            + (f" {cfg.decode.beam_size}" if cfg.decode.strategy == "beam" else "")
+        )
+        for score in scores:
+            print(f"  {score.text}")
+        results["splits"][name] = {
+            "sentences": len(src),
+            "seconds": seconds,
+            "sentences_per_s": len(src) / seconds,
+            "hypotheses": str(out_dir / f"{name}.hyp"),
+            "scores": {s.name: {"score": s.score, "signature": s.signature} for s in scores},
+        }
+    _write_atomic(out_dir / "results.json", json.dumps(results, indent=2) + "\n")
+    print(f"hypotheses and results.json in {out_dir}")
+    return results

@@ -1,0 +1,150 @@
+"""`seq2seq-evaluate`: sacrebleu scores, written hypotheses, overrides, bad input."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import MIRROR, run_module
+
+from seq2seq import checkpoint as ckpt
+
+
+def _evaluate(*args: str):
+    return run_module("seq2seq.evaluate", "progress=false", *args)
+
+
+@pytest.fixture(scope="module")
+def greedy_eval(trained_run, tmp_path_factory):
+    out = tmp_path_factory.mktemp("eval")
+    proc = _evaluate(f"run_dir={trained_run}", "decode=greedy", f"output_dir={out}")
+    assert proc.returncode == 0, proc.stderr
+    return proc, out
+
+
+def test_scores_printed_match_sacrebleu_command_line(greedy_eval, tmp_path):
+    proc, out = greedy_eval
+    printed = {
+        m.group(1): float(m.group(2))
+        for m in re.finditer(r"^(\w+): .*\n  BLEU = ([\d.]+) .*case:mixed", proc.stdout, re.M)
+    }
+    assert set(printed) == {"val", "test_2016_flickr"}
+    for split, lang_file in (("val", "val.en.gz"), ("test_2016_flickr", "test_2016_flickr.en.gz")):
+        ref = tmp_path / f"{split}.ref"
+        ref.write_bytes(gzip.decompress((MIRROR / lang_file).read_bytes()))
+        cli = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sacrebleu",
+                str(ref),
+                "-i",
+                str(out / f"{split}.hyp"),
+                "-m",
+                "bleu",
+                "-b",
+                "-w",
+                "2",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert cli.returncode == 0, cli.stderr
+        assert float(cli.stdout.strip()) == pytest.approx(printed[split], abs=0.005)
+    assert "chrF2 = " in proc.stdout and "TER = " in proc.stdout
+    assert "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:" in proc.stdout
+    assert re.search(
+        r"test_2016_flickr: 1000 sentences in [\d.]+ s \([\d.]+ sentences/s", proc.stdout
+    )
+    results = json.loads((out / "results.json").read_text())
+    assert results["splits"]["val"]["scores"]["BLEU"]["score"] == pytest.approx(
+        printed["val"], abs=0.005
+    )
+    assert len((out / "val.hyp").read_text().splitlines()) == 1014
+
+
+def test_layout_overrides_give_identical_hypotheses(trained_run, greedy_eval, tmp_path):
+    _, out = greedy_eval
+    proc = _evaluate(
+        f"run_dir={trained_run}",
+        "decode=greedy",
+        f"output_dir={tmp_path}",
+        "model.encoder.gru.batch_first=false",
+        "model.decoder.gru.batch_first=false",
+        "splits=[val]",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "val.hyp").read_text() == (out / "val.hyp").read_text()
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "model.encoder.gru.hidden_size=48",
+        "model.decoder.gru.num_layers=2",
+        "model.encoder.gru.bidirectional=false",
+        "model.decoder.gru.bias=false",
+        "model.encoder.gru.input_size=16",
+    ],
+)
+def test_weight_shaping_overrides_are_refused(trained_run, override):
+    proc = _evaluate(f"run_dir={trained_run}", override)
+    assert proc.returncode == 2
+    key = override.split("=")[0]
+    assert proc.stderr.startswith(f"error: {key}=") and "must match the checkpoint" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_bad_inputs(trained_run, tmp_path):
+    good = trained_run / "checkpoints" / "best.pt"
+    (tmp_path / "empty_run").mkdir()
+    data = good.read_bytes()
+    (tmp_path / "truncated.pt").write_bytes(data[: len(data) // 3])
+    (tmp_path / "garbage.pt").write_bytes(b"this is not a checkpoint")
+    payload = ckpt.load(good)
+    payload["tokenizer"] = {}
+    torch.save(payload, tmp_path / "no_tokenizer.pt")
+    (tmp_path / "t.de").write_text("eins\nzwei\n")
+    (tmp_path / "t.en").write_text("one\n")
+    cases = [
+        ([f"run_dir={tmp_path / 'empty_run'}"], "run directory without checkpoints/best.pt"),
+        ([f"checkpoint={tmp_path / 'truncated.pt'}"], "truncated.pt: not a readable checkpoint"),
+        ([f"checkpoint={tmp_path / 'garbage.pt'}"], "garbage.pt: not a readable checkpoint"),
+        (
+            [f"checkpoint={tmp_path / 'no_tokenizer.pt'}"],
+            "the checkpoint holds no tokenizer and the run's is missing",
+        ),
+        (
+            [f"checkpoint={good}", "data.corpus=files", f"splits=[{tmp_path / 't'}]"],
+            "t.de has 2 lines but",
+        ),
+        ([], "no model given: add run_dir=PATH"),
+    ]
+    for args, message in cases:
+        proc = _evaluate(*args)
+        assert proc.returncode == 2, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], proc.stderr
+
+
+def test_checkpoint_path_and_tokenizer_fallback(trained_run, tmp_path):
+    """A checkpoint without its tokenizer still works when the run holds tokenizer/."""
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    shutil.copytree(trained_run / "tokenizer", run / "tokenizer")
+    payload = ckpt.load(trained_run / "checkpoints" / "best.pt")
+    payload["tokenizer"] = {}
+    torch.save(payload, run / "checkpoints" / "best.pt")
+    proc = _evaluate(
+        f"checkpoint={run / 'checkpoints' / 'best.pt'}",
+        "decode=greedy",
+        "splits=[test_2016_flickr]",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (run / "eval" / "best-greedy" / "test_2016_flickr.hyp").is_file()

@@ -1,0 +1,130 @@
+"""Greedy and batched beam search on a briefly trained Multi30k model."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from modelling import build, model_config, random_batch
+
+from seq2seq.search import SearchSettings, beam_search, greedy, max_lengths
+from seq2seq.translator import translate_ids
+
+N = 200
+
+
+def _settings(tokenizer, **kw) -> SearchSettings:
+    return SearchSettings(bos=tokenizer.special.bos, eos=tokenizer.special.eos, **kw)
+
+
+def _run(model, tokenizer, src_ids, strategy, batch_size, **kw):
+    return translate_ids(
+        model,
+        src_ids,
+        settings=_settings(tokenizer, **kw),
+        strategy=strategy,
+        batch_size=batch_size,
+        pad_id=tokenizer.special.pad,
+    )
+
+
+def test_beam_size_one_is_greedy(trained_model):
+    model, tok, src, _ = trained_model
+    g = _run(model, tok, src[:N], "greedy", 50)
+    b = _run(model, tok, src[:N], "beam", 50, beam_size=1)
+    assert [h[0].tokens for h in g] == [h[0].tokens for h in b]
+    assert all(abs(x[0].score - y[0].score) < 1e-6 for x, y in zip(g, b, strict=True))
+
+
+@pytest.mark.parametrize("strategy,beam", [("greedy", 1), ("beam", 5)])
+def test_batch_invariance(trained_model, strategy, beam):
+    model, tok, src, _ = trained_model
+    batched = _run(model, tok, src[:N], strategy, 64, beam_size=beam)
+    alone = [_run(model, tok, [s], strategy, 1, beam_size=beam)[0] for s in src[:N]]
+    differ = [i for i in range(N) if batched[i][0].tokens != alone[i][0].tokens]
+    print(f"{strategy}: {len(differ)} of {N} sentences differ alone vs in a batch")
+    assert len(differ) <= N // 100
+    for i in set(range(N)) - set(differ):
+        assert abs(batched[i][0].score - alone[i][0].score) < 1e-4
+
+
+def test_beam_finds_better_scores_than_greedy(trained_model):
+    model, tok, src, _ = trained_model
+    g = _run(model, tok, src[:N], "greedy", 64)
+    b = _run(model, tok, src[:N], "beam", 64, beam_size=5)
+    better_or_equal = sum(y[0].score >= x[0].score - 1e-6 for x, y in zip(g, b, strict=True))
+    mean_g = sum(h[0].score for h in g) / N
+    mean_b = sum(h[0].score for h in b) / N
+    print(f"beam >= greedy on {better_or_equal}/{N}; mean score {mean_b:.4f} vs {mean_g:.4f}")
+    assert better_or_equal >= 0.95 * N and mean_b > mean_g
+
+
+def test_nbest_sorted_distinct_and_max_length(trained_model):
+    model, tok, src, _ = trained_model
+    hyps = _run(model, tok, src[:40], "beam", 16, beam_size=6, n_best=4, max_len_a=0.5, max_len_b=2)
+    for s, nbest in zip(src[:40], hyps, strict=True):
+        assert len(nbest) == 4
+        scores = [h.score for h in nbest]
+        assert scores == sorted(scores, reverse=True)
+        assert len({tuple(h.tokens) for h in nbest}) == 4
+        limit = int(0.5 * len(s) + 2)
+        assert all(len(h.tokens) <= limit for h in nbest)
+    assert max(len(h.tokens) for n in hyps for h in n) == int(0.5 * max(map(len, src[:40])) + 2)
+
+
+def test_min_length_and_empty_source(trained_model):
+    model, tok, src, _ = trained_model
+    for strategy in ("greedy", "beam"):
+        out = _run(model, tok, [[], src[0], []], strategy, 3, beam_size=3)
+        assert len(out) == 3 and all(len(h) == 1 for h in out)
+        assert len(out[0][0].tokens) <= 10  # max_len_b for an empty source
+        longer = _run(model, tok, [src[0]], strategy, 1, beam_size=3, min_len=12)
+        assert len(longer[0][0].tokens) >= 12
+
+
+def test_max_lengths_formula():
+    s = SearchSettings(bos=2, eos=3, max_len_a=1.5, max_len_b=4)
+    assert max_lengths(torch.tensor([1, 5, 11]), s).tolist() == [4, 10, 19]
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        [],
+        ["model.decoder.attention=luong_dot"],
+        [
+            "model.decoder.attention=bahdanau",
+            "model.decoder.gru.input_size=96",
+            "model.decoder.tie_embeddings=false",
+            "model.decoder.input_feeding=false",
+        ],
+        [
+            "model.decoder.attention=luong_general",
+            "model.decoder.input_feeding=true",
+            "model.decoder.gru.input_size=128",
+            "model.decoder.tie_embeddings=false",
+        ],
+    ],
+)
+def test_every_attention_and_layout_searches_alike(setup):
+    a = build(model_config(*setup, "model.decoder.gru.num_layers=2"))
+    b = build(
+        model_config(
+            *setup,
+            "model.decoder.gru.num_layers=2",
+            "model.encoder.gru.batch_first=false",
+            "model.decoder.gru.batch_first=false",
+        )
+    )
+    b.load_state_dict(a.state_dict())
+    src, lengths, _ = random_batch([6, 3, 5])
+    s = SearchSettings(bos=2, eos=3, beam_size=4, n_best=2, attention=True)
+    with torch.inference_mode():
+        ha, hb = beam_search(a, src, lengths, s), beam_search(b, src, lengths, s)
+        ga = greedy(a, src, lengths, s)
+    for x, y in zip(ha, hb, strict=True):
+        assert [h.tokens for h in x] == [h.tokens for h in y]
+    for row, nbest in enumerate(ha):
+        for h in nbest:
+            assert h.attention.shape == (len(h.tokens) + 1, int(lengths[row]))
+            torch.testing.assert_close(h.attention.sum(-1), torch.ones(len(h.tokens) + 1))
+    assert all(len(g) == 1 for g in ga)
