@@ -16,8 +16,10 @@ def _label(piece: str) -> str:
 
 
 def render_text(weights: torch.Tensor, src: list[str], tgt: list[str]) -> str:
-    """weights (T, S) as rows of target subwords against numbered source columns."""
+    """weights (T, S) as rows of target subwords against numbered source columns, each row
+    shaded relative to its own largest weight (the full block marks where it looks most)."""
     T, S = weights.shape
+    weights = weights / weights.max(dim=1, keepdim=True).values.clamp_min(1e-9)
     width = max(len(_label(p)) for p in tgt)
     header = " " * (width + 1) + "".join(f"{j + 1:<3}"[:3] for j in range(S))
     rows = [header]

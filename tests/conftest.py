@@ -40,10 +40,10 @@ def run_module(module: str, *args: str, env: dict | None = None, **kw):
     import subprocess
 
     full_env = {**os.environ, "SEQ2SEQ_DATA_MIRROR": str(MIRROR), **(env or {})}
+    kw.setdefault("text", True)
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         capture_output=True,
-        text=True,
         env=full_env,
         cwd=kw.pop("cwd", REPO),
         **kw,
