@@ -12,5 +12,6 @@ def test_text_heatmap_marks_each_rows_peak():
     text = render_text(weights, ["\u2581Ein", "\u2581Hund", "</s>"], ["\u2581A", "\u2581dog"])
     rows = text.splitlines()
     assert rows[0].split() == ["1", "2", "3"]
-    assert rows[1].startswith("  _A ██ ") and rows[2].endswith("██")
+    assert rows[1] == "  _A ██ ░░    "
+    assert rows[2] == "_dog       ██ "
     assert rows[-1] == "source: 1:_Ein  2:_Hund  3:</s>"
