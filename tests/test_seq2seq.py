@@ -199,3 +199,14 @@ def test_dropout_and_no_bias_behave_as_in_nn_gru():
         list(itertools.chain(n for n, _ in model.encoder.gru.named_parameters() if "bias" in n))
         == []
     )
+
+
+@pytest.mark.parametrize("setup", [ATTENTION_SETUPS[0], ATTENTION_SETUPS[3]])
+def test_logits_at_positions_equal_the_full_logits_there(setup):
+    model = build(model_config(*setup))
+    src, lengths, tgt = random_batch([5, 3, 6], T=7)
+    positions = torch.rand(tgt.shape, generator=torch.Generator().manual_seed(0)) > 0.3
+    full = model(src, lengths, tgt).logits
+    picked = model(src, lengths, tgt, positions=positions).logits
+    assert picked.shape == (int(positions.sum()), full.shape[-1])
+    torch.testing.assert_close(picked, full[positions])

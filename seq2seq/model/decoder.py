@@ -44,7 +44,7 @@ class DecoderState(NamedTuple):
 
 
 class DecoderOutput(NamedTuple):
-    logits: torch.Tensor  # (B, T, V)
+    logits: torch.Tensor  # (B, T, V), or (N, V) at the N positions asked for
     attention: torch.Tensor  # (B, T, S)
     state: DecoderState
 
@@ -108,20 +108,30 @@ class Decoder(nn.Module):
         new_state = DecoderState(hidden=hidden, feed=o if self.input_feeding else None)
         return o, new_state, attended.weights.squeeze(1)
 
-    def logits(self, o: torch.Tensor) -> torch.Tensor:
-        """Attentional vectors (..., H) -> vocabulary logits (..., V)."""
+    def logits(self, o: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
+        """Attentional vectors o (B, T, H) -> logits (B, T, V); with positions (B, T) bool,
+        only there: (N, V). Training skips padding this way, the costliest product saved."""
+        if positions is not None:
+            o = o[positions]
         return self.output(self.output_dropout(o))
 
     def forward_parallel(
-        self, tgt_in: torch.Tensor, state: DecoderState, memory: Memory
+        self,
+        tgt_in: torch.Tensor,
+        state: DecoderState,
+        memory: Memory,
+        positions: torch.Tensor | None = None,
     ) -> DecoderOutput:
-        """The fast path: tgt_in (B, T) -> logits (B, T, V), attention (B, T, S)."""
+        """The fast path: tgt_in (B, T) -> logits (B, T, V) [(N, V) at positions], attention
+        (B, T, S)."""
         assert self.fast_path, "the fast path needs Luong attention without input feeding"
         emb = self.embed_dropout(self.embed(tgt_in))  # (B, T, E)
         out, hidden = self._run_gru(emb, state.hidden)  # (B, T, H)
         attended = self.attention(out, memory.keys, memory.values, memory.mask)
         o = self._combine(out, attended.context)  # (B, T, H)
-        return DecoderOutput(self.logits(o), attended.weights, DecoderState(hidden, None))
+        return DecoderOutput(
+            self.logits(o, positions), attended.weights, DecoderState(hidden, None)
+        )
 
     def forward_steps(
         self,
@@ -129,8 +139,10 @@ class Decoder(nn.Module):
         state: DecoderState,
         memory: Memory,
         teacher_forcing: float = 1.0,
+        positions: torch.Tensor | None = None,
     ) -> DecoderOutput:
-        """The step loop: tgt_in (B, T) -> logits (B, T, V), attention (B, T, S).
+        """The step loop: tgt_in (B, T) -> logits (B, T, V) [(N, V) at positions], attention
+        (B, T, S).
 
         With teacher_forcing < 1 each sentence reads, at each step after the first, its own
         previous argmax instead of the reference with probability 1 - teacher_forcing.
@@ -148,7 +160,7 @@ class Decoder(nn.Module):
             outs.append(o)
             weights.append(w)
         o_all = torch.stack(outs, dim=1)  # (B, T, H)
-        return DecoderOutput(self.logits(o_all), torch.stack(weights, dim=1), state)
+        return DecoderOutput(self.logits(o_all, positions), torch.stack(weights, dim=1), state)
 
     def forward(
         self,
@@ -156,8 +168,9 @@ class Decoder(nn.Module):
         state: DecoderState,
         memory: Memory,
         teacher_forcing: float = 1.0,
+        positions: torch.Tensor | None = None,
     ) -> DecoderOutput:
         """Teacher-forced decoding of tgt_in (B, T): the fast path where it applies."""
         if self.fast_path and teacher_forcing >= 1.0:
-            return self.forward_parallel(tgt_in, state, memory)
-        return self.forward_steps(tgt_in, state, memory, teacher_forcing)
+            return self.forward_parallel(tgt_in, state, memory, positions)
+        return self.forward_steps(tgt_in, state, memory, teacher_forcing, positions)

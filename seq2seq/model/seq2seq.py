@@ -43,7 +43,9 @@ class Seq2Seq(nn.Module):
         src_lengths: torch.Tensor,
         tgt_in: torch.Tensor,
         teacher_forcing: float = 1.0,
+        positions: torch.Tensor | None = None,
     ) -> DecoderOutput:
-        """src (B, S), src_lengths (B,), tgt_in (B, T) -> logits (B, T, V), attention (B, T, S)."""
+        """src (B, S), src_lengths (B,), tgt_in (B, T) -> logits (B, T, V), attention (B, T, S);
+        with positions (B, T) bool the logits are only those positions' (N, V)."""
         memory, state = self.encode(src, src_lengths)
-        return self.decoder(tgt_in, state, memory, teacher_forcing)
+        return self.decoder(tgt_in, state, memory, teacher_forcing, positions)

@@ -134,7 +134,8 @@ class Trainer:
         for b in group:
             b = b.to(self.device)
             with self.autocast:
-                out = self.model(b.src, b.src_lengths, b.tgt_in, self.tc.teacher_forcing)
+                out = self.model(b.src, b.src_lengths, b.tgt_in, self.tc.teacher_forcing,
+                                 positions=b.tgt_out != self.sp.pad)
             loss = token_loss(out.logits, b.tgt_out, self.sp.pad, self.tc.label_smoothing)
             (loss / n_tokens).backward()
             total += float(loss.detach())

@@ -28,10 +28,13 @@ class Validation:
 
 
 def token_loss(logits: torch.Tensor, tgt_out: torch.Tensor, pad_id: int, smoothing: float = 0.0):
-    """Summed cross-entropy of logits (B, T, V) against tgt_out (B, T), padding ignored."""
+    """Summed cross-entropy of logits (B, T, V) against tgt_out (B, T), padding ignored; or of
+    logits (N, V) against the N real target tokens tgt_out[tgt_out != pad_id]."""
+    if logits.dim() == 2:
+        tgt_out = tgt_out[tgt_out != pad_id]
     return F.cross_entropy(
-        logits.float().flatten(0, 1),
-        tgt_out.flatten(),
+        logits.float().reshape(-1, logits.shape[-1]),
+        tgt_out.reshape(-1),
         ignore_index=pad_id,
         label_smoothing=smoothing,
         reduction="sum",
@@ -60,7 +63,8 @@ def validation_loss(
             bos_id=bos,
             eos_id=eos,
         ).to(device)
-        total += float(token_loss(model(b.src, b.src_lengths, b.tgt_in).logits, b.tgt_out, pad_id))
+        logits = model(b.src, b.src_lengths, b.tgt_in, positions=b.tgt_out != pad_id).logits
+        total += float(token_loss(logits, b.tgt_out, pad_id))
         tokens += int((b.tgt_out != pad_id).sum())
     return total / max(tokens, 1)
 
