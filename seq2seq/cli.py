@@ -7,6 +7,7 @@ naming the key, the value and what is accepted (exit status 2), never a tracebac
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import os
@@ -104,14 +105,15 @@ def to_config(cfg: DictConfig, app: str) -> Any:
     return obj
 
 
-def _preflight(app: str, argv: list[str]) -> None:
-    """Compose the command line once and check it, so that mistakes give one line, not Hydra's."""
+def _preflight(app: str, argv: list[str]) -> DictConfig | None:
+    """Compose the command line once and check it, so that mistakes give one line, not Hydra's;
+    returns the composed config with its hydra node (None for --help and the like)."""
     from hydra._internal.utils import get_args_parser
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     args, _ = get_args_parser().parse_known_args(argv)
     if args.help or args.hydra_help or args.shell_completion or args.info:
-        return
+        return None
     overrides = list(args.overrides)
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
@@ -127,11 +129,23 @@ def _preflight(app: str, argv: list[str]) -> None:
             )
         except (HydraException, OmegaConfBaseException) as exc:
             raise UserError(describe_config_error(exc)) from exc
-        if cfg.hydra.output_subdir is not None and not args.multirun:
+        if cfg.hydra.output_subdir is not None and not args.multirun and not _secondary_rank():
             _check_writable_dir(str(cfg.hydra.run.dir))
-    with open_dict(cfg):
-        del cfg["hydra"]
-    to_config(cfg, app)
+    to_config(_without_hydra(cfg), app)
+    return cfg
+
+
+def _without_hydra(cfg: DictConfig) -> DictConfig:
+    """A copy of a composed config without its hydra node (keeping the schema type)."""
+    job = copy.deepcopy(cfg)
+    with open_dict(job):
+        del job["hydra"]
+    return job
+
+
+def _secondary_rank() -> bool:
+    """A process of a torchrun job other than rank 0: it must not write the run directory."""
+    return os.environ.get("RANK", "0") != "0"
 
 
 def _check_writable_dir(path: str) -> None:
@@ -153,7 +167,10 @@ def command_line_overrides() -> list[str]:
 
 def run_dir() -> Path:
     """The run directory: Hydra's output directory for this job."""
-    return Path(HydraConfig.get().runtime.output_dir)
+    hydra_cfg = HydraConfig.get()
+    if OmegaConf.is_missing(hydra_cfg.runtime, "output_dir"):  # composed, not run, by Hydra
+        return Path(hydra_cfg.run.dir)
+    return Path(hydra_cfg.runtime.output_dir)
 
 
 def hydra_app(app: str) -> Callable[[Callable[[Any], T]], Callable[[], None]]:
@@ -164,9 +181,17 @@ def hydra_app(app: str) -> Callable[[Callable[[Any], T]], Callable[[], None]]:
         @functools.wraps(task)
         def main() -> None:
             try:
-                _preflight(app, sys.argv[1:])
+                composed = _preflight(app, sys.argv[1:])
             except UserError as exc:
                 fail(str(exc))
+            if composed is not None and _secondary_rank():
+                # the same config as rank 0, without Hydra's run directory, logs or files
+                HydraConfig.instance().set_config(composed)
+                try:
+                    task(to_config(_without_hydra(composed), app))
+                except UserError as exc:
+                    fail(str(exc))
+                return
 
             def run(cfg: DictConfig) -> None:
                 try:

@@ -161,6 +161,9 @@ class TrainConfig:
     resume: str | None = None
     tensorboard: bool = False
     progress: bool = True
+    # torchrun: process group backend (auto: nccl with CUDA, else gloo) and collective timeout
+    backend: str = _choice("auto", "auto", "gloo", "nccl")
+    dist_timeout: int = _num(600, lo=1)
 
 
 @dataclass

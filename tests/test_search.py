@@ -68,7 +68,9 @@ def test_nbest_sorted_distinct_and_max_length(trained_model):
         assert len({tuple(h.tokens) for h in nbest}) == 4
         limit = int(0.5 * len(s) + 2)
         assert all(len(h.tokens) <= limit for h in nbest)
-    assert max(len(h.tokens) for n in hyps for h in n) == int(0.5 * max(map(len, src[:40])) + 2)
+    for strategy in ("greedy", "beam"):  # a cap that binds: every hypothesis stops at 3 tokens
+        capped = _run(model, tok, src[:40], strategy, 16, beam_size=4, max_len_a=0.0, max_len_b=3)
+        assert {len(h[0].tokens) for h in capped} == {3}
 
 
 def test_min_length_and_empty_source(trained_model):

@@ -69,20 +69,25 @@ def test_loss_halves_and_validation_bleu_is_logged(tmp_path):
         tmp_path,
         "run",
         "data.limit_train=2000",
+        "train.label_smoothing=0",
+        "model.encoder.gru.hidden_size=64",
+        "model.decoder.gru.hidden_size=128",
+        "model.decoder.gru.input_size=128",
         "train.max_steps=300",
         "train.max_tokens=1500",
         "train.valid_every=150",
         "train.lr=0.003",
     )
     losses = _losses(run)
-    assert losses[-1][1] < losses[0][1] / 2, (losses[0], losses[-1])
+    last = sum(loss for _, loss in losses[-10:]) / 10  # steps 291-300, less noisy than one
+    assert len(losses) == 300 and last < losses[0][1] / 2, (losses[0], last)
     valid = [r for r in read(run / "metrics.jsonl") if r["kind"] == "valid"]
     steps = [r["step"] for r in valid]  # every 150 steps and at each epoch end (50 steps)
     assert steps == [50, 100, 150, 200, 250, 300]
     assert all(0 <= r["bleu"] <= 100 and r["ppl"] > 1 for r in valid)
     assert valid[-1]["loss"] < valid[0]["loss"] and valid[-1]["bleu"] > valid[0]["bleu"]
     assert (run / "checkpoints" / "best.pt").is_file()
-    print(f"loss {losses[0][1]:.2f} -> {losses[-1][1]:.2f}; valid BLEU {valid[-1]['bleu']:.2f}")
+    print(f"loss {losses[0][1]:.2f} -> {last:.2f}; valid BLEU {valid[-1]['bleu']:.2f}")
 
 
 def test_checkpoint_describes_itself(tmp_path):

@@ -64,6 +64,11 @@ class Decoder(nn.Module):
         self.output_dropout = nn.Dropout(dec.output_dropout)
         self.output = nn.Linear(hidden, vocab_size)
         if dec.tie_embeddings:
+            # N(0, 1) embeddings would give logits of size sqrt(H) at the start; scale them
+            # as the output projection they also are
+            nn.init.normal_(self.embed.weight, std=hidden**-0.5)
+            with torch.no_grad():
+                self.embed.weight[pad_id].zero_()
             self.output.weight = self.embed.weight
 
     @property

@@ -15,7 +15,7 @@ from seq2seq.data.pipeline import prepare
 from seq2seq.devices import pick_device
 from seq2seq.errors import UserError
 from seq2seq.overrides import architecture_differences, merge_explicit, typed
-from seq2seq.training import rng
+from seq2seq.training import distributed, rng
 from seq2seq.training.loop import Trainer
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,21 @@ def _check_writable(run: Path) -> None:
 
 
 def run_training(cfg: TrainApp, run: Path, overrides: list[str]) -> str:
-    """Train as configured into the run directory; returns why training stopped."""
-    _check_writable(run)
+    """Train as configured into the run directory (under torchrun: one rank of the job);
+    returns why training stopped."""
+    ranks = distributed.start(cfg.train.backend, cfg.train.dist_timeout)
+    try:
+        return train_in_group(cfg, run, overrides, ranks)[1]
+    finally:
+        distributed.stop()
+
+
+def train_in_group(
+    cfg: TrainApp, run: Path, overrides: list[str], ranks: distributed.Ranks
+) -> tuple[Trainer, str]:
+    """Train as one rank of a started process group; the trainer and why it stopped."""
+    if ranks.main:
+        _check_writable(run)
     payload = path = tokenizer = None
     if cfg.train.resume:
         path = ckpt.resolve(cfg.train.resume, "last")
@@ -62,39 +75,37 @@ def run_training(cfg: TrainApp, run: Path, overrides: list[str]) -> str:
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     device = pick_device(cfg.train.device, "train.device")
-    rng.seed_everything(cfg.train.seed)
+    if device.type == "cuda" and ranks.active:
+        device = torch.device("cuda", ranks.local_rank)
+    rng.seed_everything(cfg.train.seed + ranks.rank)  # own dropout masks; DDP copies rank 0's init
+    if not ranks.main:
+        ranks.barrier()  # rank 0 trains (or finds) the tokenizer first; the others reuse it
     data = prepare(cfg.data, cfg.tokenizer, tokenizer)
-    data.tokenizer.save(run / "tokenizer")
-    (run / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+    if ranks.main:
+        ranks.barrier()
+        data.tokenizer.save(run / "tokenizer")
+        (run / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.structured(cfg)))
     model = ckpt.build_model(cfg.model, data.tokenizer).to(device)
-    log.info(
-        "model: %s parameters; %d training pairs; device %s, %d threads, %s",
-        f"{sum(p.numel() for p in model.parameters()):,}",
-        len(data.train),
-        device,
-        torch.get_num_threads(),
-        cfg.train.precision,
-    )
-    trainer = Trainer(cfg, run, data, model, device)
+    log.info("model: %s parameters; %d training pairs; device %s, %d threads, %s, %d process%s",
+             f"{sum(p.numel() for p in model.parameters()):,}", len(data.train), device,
+             torch.get_num_threads(), cfg.train.precision, ranks.world,
+             "es" if ranks.active else "")
+    trainer = Trainer(cfg, run, data, model, device, ranks)
     if payload is not None:
         trainer.restore(payload, path)
     reason = trainer.fit()
-    p = trainer.progress
+    if ranks.main:
+        _report(reason, trainer.progress, run, ranks)
+    return trainer, reason
+
+
+def _report(reason: str, p, run: Path, ranks: distributed.Ranks) -> None:
+    last = run / ckpt.CHECKPOINT_DIR / "last.pt"
     if reason.startswith("signal"):
-        log.info(
-            "stopped by %s at step %d; checkpoint %s",
-            reason.split()[-1],
-            p.step,
-            run / ckpt.CHECKPOINT_DIR / "last.pt",
-        )
-        log.info("resume with: seq2seq-train hydra.run.dir=%s train.resume=%s", run, run)
+        log.info("stopped by %s at step %d; checkpoint %s", reason.split(" ", 1)[1], p.step, last)
+        launcher = (f"torchrun --nproc_per_node={ranks.world} -m seq2seq.train" if ranks.active
+                    else "seq2seq-train")
+        log.info("resume with: %s hydra.run.dir=%s train.resume=%s", launcher, run, run)
     else:
-        log.info(
-            "finished at step %d (%s); best validation BLEU %.2f at step %d; checkpoints in %s",
-            p.step,
-            reason,
-            p.best_bleu,
-            p.best_step,
-            run / ckpt.CHECKPOINT_DIR,
-        )
-    return reason
+        log.info("finished at step %d (%s); best validation BLEU %.2f at step %d; checkpoints "
+                 "in %s", p.step, reason, p.best_bleu, p.best_step, run / ckpt.CHECKPOINT_DIR)

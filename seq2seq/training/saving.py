@@ -1,0 +1,100 @@
+"""A training run's checkpoints: what goes in (everything to continue exactly), where, how many."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from seq2seq import checkpoint as ckpt
+from seq2seq.config import TrainApp
+from seq2seq.data.tokenizer import Tokenizer
+from seq2seq.errors import UserError
+from seq2seq.training import rng
+from seq2seq.training.distributed import Ranks
+
+
+@dataclass
+class Progress:
+    """Where training stands; saved in every checkpoint."""
+
+    step: int = 0  # optimiser updates done
+    epoch: int = 0  # epochs completed
+    batch: int = 0  # batches of the current epoch consumed (by each rank)
+    best_bleu: float = -1.0
+    best_step: int = 0
+    bad_validations: int = 0  # validations since the best one
+    validated_step: int = -1
+    nonfinite: int = 0  # non-finite losses in a row
+    tokens: int = 0  # target tokens trained on (all ranks)
+
+
+@dataclass
+class TrainingState:
+    """The parts of a run that change as it trains."""
+
+    cfg: TrainApp
+    tokenizer: Tokenizer
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    schedule: object  # training.optim.Schedule
+    progress: Progress
+
+
+class Checkpoints:
+    """last.pt always; best.pt at a new best; step_N.pt every train.save_every steps."""
+
+    def __init__(self, folder: Path, ranks: Ranks, save_every: int, keep_last: int) -> None:
+        self.folder, self.ranks = folder, ranks
+        self.save_every, self.keep_last = save_every, keep_last
+
+    @property
+    def last(self) -> Path:
+        return self.folder / "last.pt"
+
+    def prepare(self) -> None:
+        if self.ranks.main:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            ckpt.remove_stale_temporaries(self.folder)
+
+    def save(self, state: TrainingState, best: bool = False) -> None:
+        """Write the state (called by every rank: each rank's RNG state goes in)."""
+        states = self.ranks.gather(rng.capture())
+        if not self.ranks.main:
+            return
+        payload = {
+            "format": ckpt.FORMAT,
+            "config": dataclasses.asdict(state.cfg),
+            "tokenizer": ckpt.tokenizer_payload(state.tokenizer),
+            "model": state.model.state_dict(),
+            "optimizer": state.optimizer.state_dict(),
+            "scheduler": state.schedule.state_dict(),
+            "progress": dataclasses.asdict(state.progress),
+            "rng": {"ranks": states},
+        }
+        ckpt.save_atomic(payload, self.last)
+        if best:
+            ckpt.link_atomic(self.last, self.folder / "best.pt")
+        step = state.progress.step
+        if self.save_every and step and step % self.save_every == 0:
+            ckpt.link_atomic(self.last, self.folder / f"step_{step:08d}.pt")
+            for old in sorted(self.folder.glob("step_*.pt"))[: -self.keep_last]:
+                old.unlink()
+
+    def restore(self, state: TrainingState, payload: dict, path: Path) -> None:
+        """Continue exactly where the checkpoint left off (same number of processes)."""
+        for key in ("optimizer", "scheduler", "progress", "rng"):
+            if key not in payload:
+                raise UserError(f"{path}: not a training checkpoint (no {key!r}); "
+                                "train.resume needs last.pt, best.pt or step_N.pt of a run")
+        saved = payload["rng"]["ranks"]
+        if len(saved) != self.ranks.world:
+            raise UserError(f"{path}: saved by {len(saved)} process(es); resume it with as many "
+                            f"(this run has {self.ranks.world})")
+        ckpt.load_weights(state.model, payload["model"], path)
+        state.optimizer.load_state_dict(payload["optimizer"])
+        state.schedule.load_state_dict(payload["scheduler"])
+        state.progress = Progress(**payload["progress"])
+        rng.restore(saved[self.ranks.rank])
