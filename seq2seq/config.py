@@ -193,29 +193,33 @@ class TrainApp:
 
 
 @dataclass
-class EvaluateApp:
+class FromCheckpoint:
+    """What evaluate and translate share: the model to load and how to decode with it."""
+
     # a run directory (its checkpoints/<which>.pt) or a checkpoint file
     run_dir: str | None = None
     checkpoint: str | None = None
-    which: str = _choice("best", "best", "last")
-    # splits to translate and score; default: the run's data.valid and data.test
-    splits: list[str] | None = None
-    # where hypotheses and results.json go; default: <run>/eval/<checkpoint>-<strategy>
-    output_dir: str | None = None
-    # the run's data and model config apply; keys given here override them
-    data: DataConfig = field(default_factory=DataConfig)
+    which: str = _choice("best", "best", "last", "averaged")
+    # the checkpoint's model config applies; layout and dropout keys given here override it
     model: ModelConfig = field(default_factory=ModelConfig)
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     device: str = _choice("auto", "auto", "cpu", "cuda")
     threads: int = _num(0, lo=0)
+
+
+@dataclass
+class EvaluateApp(FromCheckpoint):
+    # splits to translate and score; default: the run's data.valid and data.test
+    splits: list[str] | None = None
+    # where hypotheses and results.json go; default: <run>/eval/<checkpoint>-<strategy>
+    output_dir: str | None = None
+    # the run's data config applies; keys given here override it
+    data: DataConfig = field(default_factory=DataConfig)
     progress: bool = True
 
 
 @dataclass
-class TranslateApp:
-    run_dir: str | None = None
-    checkpoint: str | None = None
-    which: str = _choice("best", "best", "last")
+class TranslateApp(FromCheckpoint):
     # files for batch mode; default: standard input and output
     input: str | None = None
     output: str | None = None
@@ -223,10 +227,6 @@ class TranslateApp:
     show_time: bool = False
     # longest source in subword tokens; longer input is truncated (default: the run's data.max_len)
     max_src_len: int | None = _num(None, lo=1)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    decode: DecodeConfig = field(default_factory=DecodeConfig)
-    device: str = _choice("auto", "auto", "cpu", "cuda")
-    threads: int = _num(0, lo=0)
 
 
 APP_SCHEMAS: dict[str, type] = {

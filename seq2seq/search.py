@@ -80,14 +80,14 @@ def greedy(
     tokens = torch.full((B,), settings.bos, dtype=torch.long, device=src.device)
     history = tokens.new_empty(B, 0)
     attn_history = []
-    scores = torch.zeros(B, dtype=torch.float64, device=src.device)
+    scores = torch.zeros(B, device=src.device)
     results: list[list[Hypothesis]] = [[] for _ in range(B)]
     t = 0
     while active.numel():
         logp, state, weights = _step_log_probs(model, tokens, state, memory)
         _constrain(logp, t, limits[active], settings)
         best, tokens = logp.max(dim=-1)
-        scores = scores + best.double()
+        scores = scores + best
         history = torch.cat([history, tokens.unsqueeze(1)], dim=1)
         if settings.attention:
             attn_history.append(weights)
@@ -124,7 +124,7 @@ def beam_search(
     memory, state = memory.select(rows), state.select(rows)
     limits = max_lengths(src_lengths, settings).to(device)
     active = torch.arange(B, device=device)  # sentence of each block of K rows
-    scores = torch.full((B, K), -math.inf, dtype=torch.float64, device=device)
+    scores = torch.full((B, K), -math.inf, device=device)
     scores[:, 0] = 0.0  # all beams start equal: expand only the first
     history = torch.full((B * K, 1), settings.bos, dtype=torch.long, device=device)
     attn_history = None
@@ -134,7 +134,7 @@ def beam_search(
         logp, state, weights = _step_log_probs(model, history[:, -1], state, memory)
         _constrain(logp, t, limits[active].repeat_interleave(K), settings)
         V = logp.shape[-1]
-        candidates = (scores.unsqueeze(-1) + logp.view(n_act, K, V).double()).view(n_act, K * V)
+        candidates = (scores.unsqueeze(-1) + logp.view(n_act, K, V)).view(n_act, K * V)
         top_scores, top_index = candidates.topk(2 * K, dim=-1)  # (n_act, 2K)
         origin = top_index // V + torch.arange(n_act, device=device).unsqueeze(1) * K
         token = top_index % V
