@@ -182,3 +182,29 @@ def test_missing_data_files(tmp_path):
     )
     with pytest.raises(UserError, match=r"nothing\.de: file not found"):
         run_training(cfg, tmp_path / "run", ov)
+
+
+def test_training_time_adds_up_over_resumes_and_bounds_max_minutes(tmp_path):
+    run = _train(tmp_path, "run", "train.max_steps=3")
+    records = read(run / "metrics.jsonl")
+    elapsed = [r["elapsed_s"] for r in records]
+    assert elapsed == sorted(elapsed) and elapsed[0] > 0
+    last = run / "checkpoints" / "last.pt"
+    payload = ckpt.load(last)
+    assert payload["progress"]["seconds"] == pytest.approx(elapsed[-1], abs=0.1)
+    # as if the run had already trained for 10 minutes before this checkpoint
+    payload["progress"]["seconds"] = 600.0
+    ckpt.save_atomic(payload, last)
+    cfg, ov = train_config(tmp_path, "train.max_steps=50", "train.max_minutes=10",
+                           f"train.resume={run}")
+    run_training(cfg, run, ov)
+    # the bound was already reached: no further step, though max_steps allows 47 more
+    assert max(r["step"] for r in read(run / "metrics.jsonl")) == 3
+    assert ckpt.load(last)["progress"]["seconds"] >= 600.0
+
+    cfg, ov = train_config(tmp_path, "train.max_steps=5", "train.max_minutes=11",
+                           f"train.resume={run}")
+    run_training(cfg, run, ov)
+    after = [r for r in read(run / "metrics.jsonl") if r["step"] > 3]
+    assert [r["step"] for r in after if r["kind"] == "train"] == [4, 5]
+    assert all(r["elapsed_s"] > 600.0 for r in after)

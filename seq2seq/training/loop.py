@@ -64,7 +64,7 @@ class Trainer:
                         if ranks.main else None)
         self.run = run
         self.lengths = ([len(s) for s in data.train.src_ids], [len(t) for t in data.train.tgt_ids])
-        self.started = time.monotonic()
+        self.started, self.seconds_before = time.monotonic(), 0.0
         self.autocast = (torch.autocast(device.type, dtype=torch.bfloat16)
                          if self.tc.precision == "bf16" else nullcontext())
 
@@ -74,15 +74,22 @@ class Trainer:
 
     def restore(self, payload: dict, path: Path) -> None:
         self.checkpoints.restore(self.state, payload, path)
+        self.started, self.seconds_before = time.monotonic(), self.progress.seconds
         if self.metrics:
             self.metrics.truncate_after(self.progress.step)
         p = self.progress
         log.info("resumed from %s at step %d (epoch %d, batch %d)", path, p.step, p.epoch + 1,
                  p.batch)
 
+    def elapsed(self) -> float:
+        """Seconds this run has trained, earlier sessions included; also kept in progress."""
+        self.progress.seconds = self.seconds_before + time.monotonic() - self.started
+        return self.progress.seconds
+
     def _log(self, kind: str, **values) -> None:
         if self.metrics:
-            self.metrics.write(kind, self.progress.step, **values)
+            elapsed = round(self.elapsed(), 1)
+            self.metrics.write(kind, self.progress.step, **values, elapsed_s=elapsed)
 
     # -- one update ----------------------------------------------------------------------
 
@@ -158,6 +165,7 @@ class Trainer:
         best = " (best)" if improved else f" (best {p.best_bleu:.2f} at step {p.best_step})"
         log.info("validation at step %d: loss %.3f, ppl %.2f, BLEU %.2f%s (%.1fs)", p.step, loss,
                  ppl, bleu, best, seconds)
+        self.elapsed()
         self.checkpoints.save(state, best=improved)
 
     # -- the loop ------------------------------------------------------------------------
@@ -165,7 +173,7 @@ class Trainer:
     def stop_reason(self, stop: StopRequest) -> str | None:
         """Why to stop now, agreed by all ranks (a signal or the clock on any rank stops all)."""
         p, tc = self.progress, self.tc
-        late = bool(tc.max_minutes) and time.monotonic() - self.started >= 60 * tc.max_minutes
+        late = bool(tc.max_minutes) and self.elapsed() >= 60 * tc.max_minutes
         signalled, late = (v > 0 for v in self.ranks.all_sum([float(bool(stop)), float(late)]))
         if signalled:
             return "signal"
@@ -203,6 +211,7 @@ class Trainer:
             self.validate_and_save()
             meter.restart()  # tokens/s counts training time only
         elif tc.save_every and p.step % tc.save_every == 0:
+            self.elapsed()
             self.checkpoints.save(self.state)
 
     def run_epoch(self, stop: StopRequest) -> str | None:
@@ -243,6 +252,7 @@ class Trainer:
             while reason is None:
                 reason = self.run_epoch(stop)
             if reason == "signal":
+                self.elapsed()
                 self.checkpoints.save(self.state)
             elif self.progress.validated_step != self.progress.step:
                 self.validate_and_save()

@@ -29,6 +29,7 @@ class Progress:
     validated_step: int = -1
     nonfinite: int = 0  # non-finite losses in a row
     tokens: int = 0  # target tokens trained on (all ranks)
+    seconds: float = 0.0  # wall-clock seconds of training, summed over resumed sessions
 
 
 @dataclass
