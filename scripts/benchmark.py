@@ -59,14 +59,12 @@ def _model_and_data(overrides: list[str], run: str | None, threads: int, device:
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    cfg = _config(overrides)
-    tokenizer = None
-    if run:
-        payload = ckpt.load(ckpt.resolve(run, "best"))
-        cfg = _config(overrides)  # the run's own config wins below
+    cfg, tokenizer = _config(overrides), None
+    if run:  # the run's own config and tokenizer
         from seq2seq.config import TrainApp
         from seq2seq.overrides import typed
 
+        payload = ckpt.load(ckpt.resolve(run, "best"))
         cfg = typed(TrainApp, payload["config"], "checkpoint")
         tokenizer = ckpt.tokenizer_of(payload, ckpt.resolve(run, "best"))
     data = prepare(cfg.data, cfg.tokenizer, tokenizer)

@@ -126,6 +126,7 @@ class Loaded:
     tokenizer: Tokenizer
     config: dict  # the run's config as saved
     path: Path
+    parameters: int = 0  # trainable parameters (shared ones once), counted before quantisation
 
 
 def build_model(cfg: ModelConfig, tokenizer: Tokenizer) -> Seq2Seq:

@@ -47,6 +47,7 @@ def evaluate(cfg: EvaluateApp, overrides: list[str]) -> dict:
         "checkpoint": str(loaded.path),
         "decode": dataclasses.asdict(cfg.decode),
         "pair": f"{data.src_lang}-{data.tgt_lang}",
+        "parameters": loaded.parameters,
         "splits": {},
     }
     for split in splits:

@@ -66,6 +66,7 @@ def open_model(cfg: Any, overrides: list[str]) -> ckpt.Loaded:
     model = ckpt.build_model(model_cfg, tokenizer)
     ckpt.load_weights(model, payload["model"], path)
     model.eval()
+    parameters = sum(p.numel() for p in model.parameters())
     device = pick_device(cfg.device, "device")
     if cfg.decode.quantize == "int8":
         if device.type != "cpu":
@@ -74,7 +75,8 @@ def open_model(cfg: Any, overrides: list[str]) -> ckpt.Loaded:
             )
         model = quantize_int8(model)
     return ckpt.Loaded(
-        model=model.to(device), tokenizer=tokenizer, config=payload["config"], path=path
+        model=model.to(device), tokenizer=tokenizer, config=payload["config"], path=path,
+        parameters=parameters,
     )
 
 

@@ -148,3 +148,10 @@ def test_checkpoint_path_and_tokenizer_fallback(trained_run, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert (run / "eval" / "best-greedy" / "test_2016_flickr.hyp").is_file()
+
+
+def test_results_record_the_parameter_count(trained_model, greedy_eval):
+    model = trained_model[0]
+    _, out = greedy_eval
+    results = json.loads((out / "results.json").read_text())
+    assert results["parameters"] == sum(p.numel() for p in model.parameters()) > 0

@@ -1,0 +1,101 @@
+"""A results table from what runs leave behind: metrics.jsonl, train.log and the
+eval/*/results.json files that seq2seq-evaluate writes."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from seq2seq.training.metrics import read
+
+_STAMP = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+\]")
+
+
+@dataclass
+class Row:
+    run: str
+    pair: str
+    checkpoint: str  # best, last, averaged, step_N
+    decoding: str
+    split: str
+    scores: dict[str, float]  # BLEU, BLEU_lowercased, chrF2, TER
+    parameters: int | None
+    train_minutes: float | None
+    steps: int | None
+
+
+def _log_minutes(train_log: Path) -> float | None:
+    """Training time from train.log, for runs that predate elapsed_s: each session counts from
+    its "model: ..." line to its last validation or stop line."""
+    if not train_log.is_file():
+        return None
+    sessions: list[list[datetime]] = []
+    for line in train_log.read_text().splitlines():
+        match = _STAMP.match(line)
+        if not match:
+            continue
+        stamp = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S")
+        if "] model: " in line:
+            sessions.append([stamp, stamp])
+        elif sessions and any(m in line for m in ("] validation at step", "] finished at step",
+                                                  "] stopped by")):
+            sessions[-1][1] = stamp
+    if not sessions:
+        return None
+    return sum((end - start).total_seconds() for start, end in sessions) / 60
+
+
+def train_minutes(run: Path) -> float | None:
+    """Minutes the run trained, over all its sessions."""
+    metrics = run / "metrics.jsonl"
+    records = read(metrics) if metrics.is_file() else []
+    elapsed = [r["elapsed_s"] for r in records if "elapsed_s" in r]
+    if elapsed:
+        return max(elapsed) / 60
+    return _log_minutes(run / "train.log")
+
+
+def last_step(run: Path) -> int | None:
+    metrics = run / "metrics.jsonl"
+    records = read(metrics) if metrics.is_file() else []
+    return max((r["step"] for r in records), default=None)
+
+
+def rows(run: Path, split: str) -> list[Row]:
+    """One row per evaluation of the run (eval/<checkpoint>-<decoding>/results.json) on split."""
+    found = []
+    minutes, steps = train_minutes(run), last_step(run)
+    for path in sorted((run / "eval").glob("*/results.json")):
+        results = json.loads(path.read_text())
+        if split not in results["splits"]:
+            continue
+        checkpoint, _, decoding = path.parent.name.partition("-")
+        scores = {k: v["score"] for k, v in results["splits"][split]["scores"].items()}
+        found.append(Row(run.name, results["pair"], checkpoint, decoding, split, scores,
+                         results.get("parameters"), minutes, steps))
+    return found
+
+
+def _num(value: float | None, spec: str) -> str:
+    return "" if value is None else format(value, spec)
+
+
+def markdown(table: list[Row]) -> str:
+    """The rows as a Markdown table."""
+    lines = [
+        "| pair | run | checkpoint | decoding | BLEU | BLEU (lowercased) | chrF2 | TER "
+        "| training minutes | steps | parameters |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in table:
+        s = r.scores
+        lines.append(
+            f"| {r.pair} | {r.run} | {r.checkpoint} | {r.decoding} | {_num(s.get('BLEU'), '.2f')} "
+            f"| {_num(s.get('BLEU_lowercased'), '.2f')} | {_num(s.get('chrF2'), '.2f')} "
+            f"| {_num(s.get('TER'), '.2f')} | {_num(r.train_minutes, '.1f')} "
+            f"| {_num(r.steps, ',d')} | {_num(r.parameters, ',d')} |"
+        )
+    return "\n".join(lines)

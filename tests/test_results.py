@@ -1,0 +1,53 @@
+"""The results table reads runs' metrics, logs and evaluation results."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+from seq2seq.results import rows, train_minutes
+
+
+def _evaluation(run, name, bleu):
+    folder = run / "eval" / name
+    folder.mkdir(parents=True)
+    scores = {"BLEU": bleu, "BLEU_lowercased": bleu + 1, "chrF2": 60.0, "TER": 40.5}
+    results = {"pair": "de-en", "parameters": 1234567, "splits": {
+        "test_2016_flickr": {"scores": {k: {"score": v, "signature": ""}
+                                        for k, v in scores.items()}}}}
+    (folder / "results.json").write_text(json.dumps(results))
+
+
+def test_rows_from_metrics_and_results(tmp_path):
+    run = tmp_path / "de_en"
+    run.mkdir()
+    records = [{"kind": "train", "step": 10, "elapsed_s": 60.0},
+               {"kind": "valid", "step": 20, "elapsed_s": 5130.0}]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    _evaluation(run, "averaged-beam5", 38.25)
+    _evaluation(run, "best-greedy", 36.5)
+    found = rows(run, "test_2016_flickr")
+    assert [(r.checkpoint, r.decoding, r.scores["BLEU"]) for r in found] == [
+        ("averaged", "beam5", 38.25), ("best", "greedy", 36.5)]
+    assert found[0].train_minutes == pytest.approx(85.5) and found[0].steps == 20
+    assert rows(run, "val") == []
+    table = subprocess.run([sys.executable, "scripts/results_table.py", str(run)], cwd=REPO,
+                           capture_output=True, text=True, check=True).stdout
+    assert "| de-en | de_en | averaged | beam5 | 38.25 | 39.25 | 60.00 | 40.50 | 85.5 | 20 " \
+           "| 1,234,567 |" in table
+
+
+def test_minutes_from_train_log_sessions_when_metrics_lack_them(tmp_path):
+    (tmp_path / "metrics.jsonl").write_text('{"kind": "train", "step": 10}\n')
+    (tmp_path / "train.log").write_text(
+        "[2026-11-27 10:56:20,423] tokenizer: reusing\n"
+        "[2026-11-27 10:56:20,965] model: 11 parameters\n"
+        "[2026-11-27 11:20:56,302] validation at step 1280: BLEU 32.28\n"
+        "[2026-11-27 11:35:32,100] train train: kept 28997 pairs\n"  # a killed session's gap
+        "[2026-11-27 11:35:33,164] model: 11 parameters\n"
+        "[2026-11-27 12:35:33,900] finished at step 3000 (train.max_minutes=60 reached)\n")
+    assert train_minutes(tmp_path) == pytest.approx(24 + 36 / 60 + 60)
