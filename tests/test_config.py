@@ -54,6 +54,14 @@ def test_every_group_yaml_composes_and_passes_schema(group, option):
         assert cfg is not None
 
 
+@pytest.mark.parametrize("recipe", ["multi30k_de_en", "multi30k_en_de"])
+def test_recipes_bound_their_training_time(recipe):
+    cfg = to_config(_compose("train", [f"experiment={recipe}"]), "train")
+    assert 0 < cfg.train.max_minutes <= 90
+    assert cfg.train.save_every > 0 and cfg.train.keep_last >= 5  # checkpoints to average
+    assert f"{cfg.data.src_lang}_{cfg.data.tgt_lang}" == recipe.removeprefix("multi30k_")
+
+
 BAD = [
     ("data.srclang=de", "data.srclang: unknown key"),
     ("+data.extra=1", "data.extra: unknown key"),
