@@ -216,12 +216,40 @@ def isolated(func, *args):
         return pool.submit(_with_rss, func, args).result()
 
 
+def row(func, *args) -> dict:
+    """A table row measured by func in a fresh process; a failure becomes the row's note, so that
+    one broken variant does not cost the others."""
+    try:
+        return isolated(func, *args)
+    except Exception as exc:  # noqa: BLE001 - reported in the table
+        message = str(exc).strip().splitlines()
+        return {"skipped": f"failed: {type(exc).__name__}: {message[-1] if message else ''}"}
+
+
 def _bf16_unsupported(gemm: dict) -> str | None:
     """A note when bf16 matrix products run far slower than fp32 here (no bf16 hardware)."""
     if "bf16" in gemm and gemm["bf16"] < gemm["fp32"] / 4:
         return (f"bf16 rows skipped: bf16 GEMM runs at {gemm['bf16']:.1f} GFLOP/s against "
                 f"{gemm['fp32']:.1f} in fp32 on this CPU (no bf16 matrix hardware)")
     return None
+
+
+def _machine(threads: int, device: str) -> str:
+    """The CPU model, cores used, torch version and the GPU if one is used."""
+    import os
+
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    text = f"{cpu} ({os.cpu_count()} cores, {threads} threads), torch {torch.__version__}"
+    if device == "cuda":
+        text += f", {torch.cuda.get_device_name(0)}"
+    return text
 
 
 def _fmt(value, spec: str) -> str:
@@ -244,8 +272,7 @@ def main() -> None:
     sections = set(args.sections.split(","))
     wanted = [w for w in args.rows.split(",") if w]
     keep = lambda name: not wanted or any(w in name for w in wanted)  # noqa: E731
-    results: dict = {"machine": f"{platform.processor() or platform.machine()}, "
-                                f"{args.threads} threads, {args.device}",
+    results: dict = {"machine": _machine(args.threads, args.device),
                      "overrides": args.overrides, "gemm": {}, "train": {}, "decode": {}}
     if "gemm" in sections:
         for dtype in ("fp32", "bf16"):
@@ -256,18 +283,17 @@ def main() -> None:
     if "train" in sections:
         for name, precision, path in ROWS_TRAIN:
             if keep(name) and not (precision == "bf16" and slow_bf16):
-                results["train"][name] = isolated(measure_train, args.overrides, precision, path,
-                                                  args.windows, args.steps, args.threads,
-                                                  args.device)
+                results["train"][name] = row(measure_train, args.overrides, precision, path,
+                                             args.windows, args.steps, args.threads, args.device)
                 results["train"][name]["precision"] = precision
     if "decode" in sections:
         for name, strategy, beam, precision, batch, limit in ROWS_DECODE:
             skip = (precision == "int8" and args.device != "cpu") or (
                 precision == "bf16" and slow_bf16)
             if keep(name) and not skip:
-                results["decode"][name] = isolated(measure_decode, args.overrides, args.run,
-                                                   strategy, beam, precision, batch, limit,
-                                                   args.threads, args.device)
+                results["decode"][name] = row(measure_decode, args.overrides, args.run, strategy,
+                                              beam, precision, batch, limit, args.threads,
+                                              args.device)
     report(results)
     if args.json:
         with open(args.json, "w") as f:
@@ -302,6 +328,9 @@ def report(results: dict) -> None:
         print("\n| decoding test_2016_flickr | sentences/s | tokens/s | BLEU | peak RSS MB |")
         print("| --- | ---: | ---: | ---: | ---: |")
         for name, r in decode.items():
+            if "skipped" in r:
+                print(f"| {name} | {r['skipped']} | | | |")
+                continue
             print(f"| {name} ({r['sentences']} sentences) | {r['sent_s']:.1f} | "
                   f"{r['tok_s']:,.0f} | {_fmt(r['bleu'], '.2f')} | {r['rss_mb']:,.0f} |")
     ratios = [
