@@ -75,6 +75,8 @@ def resolve(path: str | Path, which: str = "best") -> Path:
         if not candidate.is_file():
             found = sorted(p.name for p in (path / CHECKPOINT_DIR).glob("*.pt"))
             hint = f"; it has {', '.join(found)}" if found else ""
+            if which == "averaged":
+                hint += f" (make it with: python scripts/average_checkpoints.py {path})"
             raise UserError(f"{path}: run directory without {CHECKPOINT_DIR}/{which}.pt{hint}")
         return candidate
     if not path.is_file():

@@ -40,3 +40,11 @@ def test_too_few_checkpoints_is_an_error(tmp_path):
     (tmp_path / "checkpoints").mkdir()
     with pytest.raises(UserError, match="has 0 step_N.pt checkpoints, fewer than --last 2"):
         average_run(tmp_path, 2)
+
+
+def test_missing_average_says_how_to_make_it(tmp_path):
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "best.pt").touch()
+    with pytest.raises(UserError, match=r"without checkpoints/averaged.pt; it has best.pt \(make "
+                                        r"it with: python scripts/average_checkpoints.py"):
+        ckpt.resolve(tmp_path, "averaged")
