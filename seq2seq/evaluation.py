@@ -19,8 +19,11 @@ log = logging.getLogger(__name__)
 
 
 def decode_tag(cfg: EvaluateApp) -> str:
+    """How the hypotheses were decoded, as a folder name: greedy, beam5, beam5-lp1.5-int8, ..."""
     d = cfg.decode
     tag = "greedy" if d.strategy == "greedy" else f"beam{d.beam_size}"
+    if d.strategy == "beam" and d.length_penalty != 1.0:
+        tag += f"-lp{d.length_penalty:g}"
     return tag + ("-int8" if d.quantize == "int8" else "")
 
 

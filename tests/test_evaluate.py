@@ -14,6 +14,8 @@ import torch
 from conftest import MIRROR, run_module
 
 from seq2seq import checkpoint as ckpt
+from seq2seq.config import DecodeConfig, EvaluateApp
+from seq2seq.evaluation import decode_tag
 
 
 def _evaluate(*args: str):
@@ -155,3 +157,14 @@ def test_results_record_the_parameter_count(trained_model, greedy_eval):
     _, out = greedy_eval
     results = json.loads((out / "results.json").read_text())
     assert results["parameters"] == sum(p.numel() for p in model.parameters()) > 0
+
+
+@pytest.mark.parametrize("decode,tag", [
+    ({"strategy": "greedy"}, "greedy"),
+    ({"strategy": "beam", "beam_size": 5}, "beam5"),
+    ({"strategy": "beam", "beam_size": 4, "length_penalty": 1.5, "quantize": "int8"},
+     "beam4-lp1.5-int8"),
+])
+def test_output_folder_names_the_decoding(decode, tag):
+    """Evaluations that decode differently never overwrite each other's results."""
+    assert decode_tag(EvaluateApp(decode=DecodeConfig(**decode))) == tag
