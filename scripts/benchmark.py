@@ -306,33 +306,40 @@ def _ratio(rows: dict, a: str, b: str, key: str) -> str | None:
     return None
 
 
+def _table(header: list[str], rows: dict, cells, label) -> None:
+    """A Markdown table of rows (name -> measured dict); a skipped row shows its note."""
+    if not rows:
+        return
+    print("\n| " + " | ".join(header) + " |")
+    print("| --- |" + " ---: |" * (len(header) - 1))
+    for name, r in rows.items():
+        if "skipped" in r:
+            print(f"| {name} | {r['skipped']} |" + " |" * (len(header) - 2))
+        else:
+            print(f"| {label(name, r)} | " + " | ".join(cells(r)) + " |")
+
+
 def report(results: dict) -> None:
     print(f"machine: {results['machine']}; overrides: {' '.join(results['overrides']) or 'none'}")
     gemm = results["gemm"]
     if gemm:
         print("GEMM 2048x2048: " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in gemm.items()))
-    train = results["train"]
-    if train:
-        print("\n| training | target tok/s | source tok/s | GFLOP/s | of GEMM peak | peak RSS MB |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: |")
-        for name, r in train.items():
-            if "skipped" in r:
-                print(f"| {name} | {r['skipped']} | | | | |")
-                continue
-            peak = gemm.get(r["precision"])
-            share = f"{100 * r['gflop_s'] / peak:.0f}%" if peak else ""
-            print(f"| {name} | {r['tgt_tok_s']:,.0f} | {r['src_tok_s']:,.0f} | "
-                  f"{r['gflop_s']:.1f} | {share} | {r['rss_mb']:,.0f} |")
-    decode = results["decode"]
-    if decode:
-        print("\n| decoding test_2016_flickr | sentences/s | tokens/s | BLEU | peak RSS MB |")
-        print("| --- | ---: | ---: | ---: | ---: |")
-        for name, r in decode.items():
-            if "skipped" in r:
-                print(f"| {name} | {r['skipped']} | | | |")
-                continue
-            print(f"| {name} ({r['sentences']} sentences) | {r['sent_s']:.1f} | "
-                  f"{r['tok_s']:,.0f} | {_fmt(r['bleu'], '.2f')} | {r['rss_mb']:,.0f} |")
+    train, decode = results["train"], results["decode"]
+
+    def train_cells(r: dict) -> list[str]:
+        peak = gemm.get(r["precision"])
+        share = f"{100 * r['gflop_s'] / peak:.0f}%" if peak else ""
+        return [f"{r['tgt_tok_s']:,.0f}", f"{r['src_tok_s']:,.0f}", f"{r['gflop_s']:.1f}", share,
+                f"{r['rss_mb']:,.0f}"]
+
+    def decode_cells(r: dict) -> list[str]:
+        return [f"{r['sent_s']:.1f}", f"{r['tok_s']:,.0f}", _fmt(r["bleu"], ".2f"),
+                f"{r['rss_mb']:,.0f}"]
+
+    _table(["training", "target tok/s", "source tok/s", "GFLOP/s", "of GEMM peak", "peak RSS MB"],
+           train, train_cells, lambda name, r: name)
+    _table(["decoding test_2016_flickr", "sentences/s", "tokens/s", "BLEU", "peak RSS MB"],
+           decode, decode_cells, lambda name, r: f"{name} ({r['sentences']} sentences)")
     ratios = [
         _ratio(train, "train fp32 fast path", "train fp32 step loop", "tgt_tok_s"),
         _ratio(train, "train bf16 fast path", "train fp32 fast path", "tgt_tok_s"),
