@@ -48,26 +48,26 @@ def _log_minutes(train_log: Path) -> float | None:
     return sum((end - start).total_seconds() for start, end in sessions) / 60
 
 
-def train_minutes(run: Path) -> float | None:
-    """Minutes the run trained, over all its sessions."""
+def _records(run: Path) -> list[dict]:
     metrics = run / "metrics.jsonl"
-    records = read(metrics) if metrics.is_file() else []
+    return read(metrics) if metrics.is_file() else []
+
+
+def train_minutes(run: Path, records: list[dict] | None = None) -> float | None:
+    """Minutes the run trained, over all its sessions (records: its metrics.jsonl, if read)."""
+    records = _records(run) if records is None else records
     elapsed = [r["elapsed_s"] for r in records if "elapsed_s" in r]
     if elapsed:
         return max(elapsed) / 60
     return _log_minutes(run / "train.log")
 
 
-def last_step(run: Path) -> int | None:
-    metrics = run / "metrics.jsonl"
-    records = read(metrics) if metrics.is_file() else []
-    return max((r["step"] for r in records), default=None)
-
-
 def rows(run: Path, split: str) -> list[Row]:
     """One row per evaluation of the run (eval/<checkpoint>-<decoding>/results.json) on split."""
     found = []
-    minutes, steps = train_minutes(run), last_step(run)
+    records = _records(run)
+    minutes = train_minutes(run, records)
+    steps = max((r["step"] for r in records), default=None)
     for path in sorted((run / "eval").glob("*/results.json")):
         results = json.loads(path.read_text())
         if split not in results["splits"]:

@@ -86,6 +86,11 @@ class Trainer:
         self.progress.seconds = self.seconds_before + time.monotonic() - self.started
         return self.progress.seconds
 
+    def save(self, best: bool = False) -> None:
+        """Write the checkpoints, with the training time up to now in them."""
+        self.elapsed()
+        self.checkpoints.save(self.state, best=best)
+
     def _log(self, kind: str, **values) -> None:
         if self.metrics:
             elapsed = round(self.elapsed(), 1)
@@ -165,8 +170,7 @@ class Trainer:
         best = " (best)" if improved else f" (best {p.best_bleu:.2f} at step {p.best_step})"
         log.info("validation at step %d: loss %.3f, ppl %.2f, BLEU %.2f%s (%.1fs)", p.step, loss,
                  ppl, bleu, best, seconds)
-        self.elapsed()
-        self.checkpoints.save(state, best=improved)
+        self.save(best=improved)
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -211,8 +215,7 @@ class Trainer:
             self.validate_and_save()
             meter.restart()  # tokens/s counts training time only
         elif tc.save_every and p.step % tc.save_every == 0:
-            self.elapsed()
-            self.checkpoints.save(self.state)
+            self.save()
 
     def run_epoch(self, stop: StopRequest) -> str | None:
         """Train from the current position to the end of the epoch, or until a stop reason."""
@@ -245,15 +248,14 @@ class Trainer:
         self.checkpoints.prepare()
         has_last = self.ranks.from_main([float(self.checkpoints.last.is_file())])[0]
         if not has_last:
-            self.checkpoints.save(self.state)  # from the first moment on, a checkpoint exists
+            self.save()  # from the first moment on, a checkpoint exists
         self.state.model.train()
         with StopRequest() as stop, logging_redirect_tqdm():
             reason = self.stop_reason(stop)
             while reason is None:
                 reason = self.run_epoch(stop)
             if reason == "signal":
-                self.elapsed()
-                self.checkpoints.save(self.state)
+                self.save()
             elif self.progress.validated_step != self.progress.step:
                 self.validate_and_save()
         if self.metrics:
