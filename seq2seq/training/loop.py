@@ -86,11 +86,6 @@ class Trainer:
         self.progress.seconds = self.seconds_before + time.monotonic() - self.started
         return self.progress.seconds
 
-    def save(self, best: bool = False) -> None:
-        """Write the checkpoints, with the training time up to now in them."""
-        self.elapsed()
-        self.checkpoints.save(self.state, best=best)
-
     def _log(self, kind: str, **values) -> None:
         if self.metrics:
             elapsed = round(self.elapsed(), 1)
@@ -170,7 +165,8 @@ class Trainer:
         best = " (best)" if improved else f" (best {p.best_bleu:.2f} at step {p.best_step})"
         log.info("validation at step %d: loss %.3f, ppl %.2f, BLEU %.2f%s (%.1fs)", p.step, loss,
                  ppl, bleu, best, seconds)
-        self.save(best=improved)
+        self.elapsed()
+        self.checkpoints.save(state, best=improved)
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -215,7 +211,8 @@ class Trainer:
             self.validate_and_save()
             meter.restart()  # tokens/s counts training time only
         elif tc.save_every and p.step % tc.save_every == 0:
-            self.save()
+            self.elapsed()
+            self.checkpoints.save(self.state)
 
     def run_epoch(self, stop: StopRequest) -> str | None:
         """Train from the current position to the end of the epoch, or until a stop reason."""
@@ -248,14 +245,15 @@ class Trainer:
         self.checkpoints.prepare()
         has_last = self.ranks.from_main([float(self.checkpoints.last.is_file())])[0]
         if not has_last:
-            self.save()  # from the first moment on, a checkpoint exists
+            self.checkpoints.save(self.state)  # from the first moment on, a checkpoint exists
         self.state.model.train()
         with StopRequest() as stop, logging_redirect_tqdm():
             reason = self.stop_reason(stop)
             while reason is None:
                 reason = self.run_epoch(stop)
             if reason == "signal":
-                self.save()
+                self.elapsed()
+                self.checkpoints.save(self.state)
             elif self.progress.validated_step != self.progress.step:
                 self.validate_and_save()
         if self.metrics:
