@@ -188,10 +188,10 @@ def test_training_time_adds_up_over_resumes_and_bounds_max_minutes(tmp_path):
     run = _train(tmp_path, "run", "train.max_steps=3")
     records = read(run / "metrics.jsonl")
     elapsed = [r["elapsed_s"] for r in records]
-    assert elapsed == sorted(elapsed) and elapsed[0] > 0
+    assert elapsed == sorted(elapsed) and elapsed[-1] > 0
     last = run / "checkpoints" / "last.pt"
     payload = ckpt.load(last)
-    assert payload["progress"]["seconds"] == pytest.approx(elapsed[-1], abs=0.1)
+    assert payload["progress"]["seconds"] == pytest.approx(elapsed[-1], abs=0.01)
     # as if the run had already trained for 10 minutes before this checkpoint
     payload["progress"]["seconds"] = 600.0
     ckpt.save_atomic(payload, last)
@@ -207,4 +207,5 @@ def test_training_time_adds_up_over_resumes_and_bounds_max_minutes(tmp_path):
     run_training(cfg, run, ov)
     after = [r for r in read(run / "metrics.jsonl") if r["step"] > 3]
     assert [r["step"] for r in after if r["kind"] == "train"] == [4, 5]
-    assert all(r["elapsed_s"] > 600.0 for r in after)
+    # a step can take under a millisecond: time never goes back, and two steps add some
+    assert all(r["elapsed_s"] >= 600.0 for r in after) and after[-1]["elapsed_s"] > 600.0

@@ -88,7 +88,7 @@ class Trainer:
 
     def _log(self, kind: str, **values) -> None:
         if self.metrics:
-            elapsed = round(self.elapsed(), 1)
+            elapsed = round(self.elapsed(), 3)
             self.metrics.write(kind, self.progress.step, **values, elapsed_s=elapsed)
 
     # -- one update ----------------------------------------------------------------------
