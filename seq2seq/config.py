@@ -140,7 +140,7 @@ class TrainConfig:
     optimizer: str = _choice("adam", "adam", "adamw")
     lr: float = _num(1e-3, lo=0.0)
     weight_decay: float = _num(0.0, lo=0.0)
-    schedule: str = _choice("plateau", "plateau", "inverse_sqrt", "constant")
+    schedule: str = _choice("plateau", "plateau", "linear", "inverse_sqrt", "constant")
     warmup_steps: int = _num(0, lo=0)
     plateau_factor: float = _num(0.5, lo=0.0, hi=1.0, hi_open=True)
     plateau_patience: int = _num(1, lo=0)

@@ -26,7 +26,7 @@ from seq2seq.data.pipeline import Prepared
 from seq2seq.errors import UserError
 from seq2seq.training.distributed import Ranks, shard
 from seq2seq.training.metrics import MetricsLog
-from seq2seq.training.optim import Schedule, build_optimizer
+from seq2seq.training.optim import Schedule, budget_used, build_optimizer
 from seq2seq.training.saving import Checkpoints, Progress, TrainingState
 from seq2seq.training.signals import StopRequest
 from seq2seq.training.validate import token_loss, validate
@@ -65,6 +65,9 @@ class Trainer:
         self.run = run
         self.lengths = ([len(s) for s in data.train.src_ids], [len(t) for t in data.train.tgt_ids])
         self.started, self.seconds_before = time.monotonic(), 0.0
+        # training seconds and share of the budget spent, as all ranks agree (stop_reason)
+        self.seconds, self.used = 0.0, 0.0
+        self.epoch_length = 1  # this rank's batches in the current epoch
         self.autocast = (torch.autocast(device.type, dtype=torch.bfloat16)
                          if self.tc.precision == "bf16" else nullcontext())
 
@@ -125,7 +128,6 @@ class Trainer:
             state.optimizer.zero_grad(set_to_none=True)
             return None
         state.optimizer.step()
-        state.schedule.after_step()
         return total / n_tokens, int(n_tokens)
 
     def after_nonfinite(self) -> None:
@@ -171,11 +173,13 @@ class Trainer:
     # -- the loop ------------------------------------------------------------------------
 
     def stop_reason(self, stop: StopRequest) -> str | None:
-        """Why to stop now, agreed by all ranks (a signal or the clock on any rank stops all)."""
+        """Why to stop now, agreed by all ranks (a signal on any rank or their mean clock)."""
         p, tc = self.progress, self.tc
-        late = bool(tc.max_minutes) and self.elapsed() >= 60 * tc.max_minutes
-        signalled, late = (v > 0 for v in self.ranks.all_sum([float(bool(stop)), float(late)]))
-        if signalled:
+        signalled, seconds = self.ranks.all_sum([float(bool(stop)), self.elapsed()])
+        self.seconds = seconds / self.ranks.world  # clocks differ a little: all take the mean
+        self.update_used()
+        late = bool(tc.max_minutes) and self.seconds >= 60 * tc.max_minutes
+        if signalled > 0:
             return "signal"
         if tc.patience and p.bad_validations >= tc.patience:
             return f"early stopping: no BLEU gain in {tc.patience} validations"
@@ -186,6 +190,10 @@ class Trainer:
         if late:
             return f"train.max_minutes={tc.max_minutes:g} reached"
         return None
+
+    def update_used(self) -> None:
+        p = self.progress
+        self.used = budget_used(self.tc, p.step, self.seconds, p.epoch + p.batch / self.epoch_length)
 
     def epoch_batches(self) -> list[list[int]]:
         """This rank's batches of the current epoch."""
@@ -198,6 +206,8 @@ class Trainer:
         """Count the step, log it every train.log_every steps, validate or save when due."""
         p, tc = self.progress, self.tc
         p.step, p.nonfinite, p.tokens = p.step + 1, 0, p.tokens + n_tokens
+        self.update_used()  # steps and epochs exact; seconds as of the last stop_reason
+        self.state.schedule.after_step(self.used)
         meter.tokens += n_tokens
         if p.step % tc.log_every == 0:
             rate = meter.rate()
@@ -218,6 +228,8 @@ class Trainer:
         """Train from the current position to the end of the epoch, or until a stop reason."""
         p, tc = self.progress, self.tc
         batches = self.epoch_batches()
+        self.epoch_length = max(len(batches), 1)
+        self.update_used()
         bar = tqdm(total=len(batches), initial=p.batch, desc=f"epoch {p.epoch + 1}", unit="batch",
                    disable=not (tc.progress and self.ranks.main), dynamic_ncols=True, leave=False)
         meter = Throughput()
