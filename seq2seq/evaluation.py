@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from seq2seq.config import EvaluateApp
+from seq2seq.data.multi30k import sha256_of
 from seq2seq.data.pipeline import read_split_text
 from seq2seq.inference import open_model, run_data_config, run_of
 from seq2seq.scoring import all_scores
@@ -33,8 +34,21 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _earlier_splits(path: Path, results: dict) -> dict:
+    """Splits already scored in path (a results.json) with the same checkpoint file, pair and
+    decoding, so that scoring one split more keeps the others; {} if anything differs."""
+    try:
+        earlier = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    same = all(earlier.get(k) == results[k] for k in ("checkpoint_sha256", "pair", "decode"))
+    splits = earlier.get("splits") if same else None
+    return splits if isinstance(splits, dict) else {}
+
+
 def evaluate(cfg: EvaluateApp, overrides: list[str]) -> dict:
-    """Translate and score each split; print the scores; return what results.json holds."""
+    """Translate and score each split; print the scores; return what results.json holds (with
+    the splits scored there before from the same checkpoint and decoding)."""
     loaded = open_model(cfg, overrides)
     data = run_data_config(loaded.config, cfg, overrides)
     splits = cfg.splits if cfg.splits is not None else [data.valid, *data.test]
@@ -48,11 +62,12 @@ def evaluate(cfg: EvaluateApp, overrides: list[str]) -> dict:
     settings = settings_from(cfg.decode, tok.special)
     results = {
         "checkpoint": str(loaded.path),
+        "checkpoint_sha256": sha256_of(loaded.path),
         "decode": dataclasses.asdict(cfg.decode),
         "pair": f"{data.src_lang}-{data.tgt_lang}",
         "parameters": loaded.parameters,
-        "splits": {},
     }
+    results["splits"] = _earlier_splits(out_dir / "results.json", results)
     for split in splits:
         src, refs = read_split_text(data, split)
         start = time.perf_counter()

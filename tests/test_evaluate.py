@@ -168,3 +168,22 @@ def test_results_record_the_parameter_count(trained_model, greedy_eval):
 def test_output_folder_names_the_decoding(decode, tag):
     """Evaluations that decode differently never overwrite each other's results."""
     assert decode_tag(EvaluateApp(decode=DecodeConfig(**decode))) == tag
+
+
+def test_scoring_one_split_keeps_the_others(trained_run, greedy_eval, tmp_path):
+    _, out = greedy_eval
+    shutil.copytree(out, tmp_path / "eval")
+    before = json.loads((tmp_path / "eval" / "results.json").read_text())["splits"]
+    proc = _evaluate(f"run_dir={trained_run}", "decode=greedy", f"output_dir={tmp_path / 'eval'}",
+                     "splits=[val]")
+    assert proc.returncode == 0, proc.stderr
+    after = json.loads((tmp_path / "eval" / "results.json").read_text())["splits"]
+    assert list(after) == ["val", "test_2016_flickr"]
+    assert after["test_2016_flickr"] == before["test_2016_flickr"]
+    assert after["val"]["scores"] == before["val"]["scores"]  # same model, same decoding
+    # decoded differently: the earlier scores no longer describe this folder, so they go
+    proc = _evaluate(f"run_dir={trained_run}", "decode=greedy", "decode.max_len_b=2",
+                     f"output_dir={tmp_path / 'eval'}", "splits=[val]")
+    assert proc.returncode == 0, proc.stderr
+    after = json.loads((tmp_path / "eval" / "results.json").read_text())["splits"]
+    assert list(after) == ["val"]
