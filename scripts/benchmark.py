@@ -20,6 +20,7 @@ import multiprocessing
 import platform
 import resource
 import statistics
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
@@ -216,14 +217,20 @@ def isolated(func, *args):
         return pool.submit(_with_rss, func, args).result()
 
 
-def row(func, *args) -> dict:
+def row(name: str, func, *args) -> dict:
     """A table row measured by func in a fresh process; a failure becomes the row's note, so that
-    one broken variant does not cost the others."""
+    one broken variant does not cost the others. Each row is announced on stderr as it ends, so
+    that a run cut short still shows what it measured."""
+    start = time.perf_counter()
     try:
-        return isolated(func, *args)
+        result = isolated(func, *args)
     except Exception as exc:  # noqa: BLE001 - reported in the table
         message = str(exc).strip().splitlines()
-        return {"skipped": f"failed: {type(exc).__name__}: {message[-1] if message else ''}"}
+        result = {"skipped": f"failed: {type(exc).__name__}: {message[-1] if message else ''}"}
+    figures = ", ".join(f"{k} {v:,.1f}" if isinstance(v, float) else f"{k} {v}"
+                        for k, v in result.items())
+    print(f"{name} ({time.perf_counter() - start:.0f} s): {figures}", file=sys.stderr, flush=True)
+    return result
 
 
 def _bf16_unsupported(gemm: dict) -> str | None:
@@ -279,11 +286,11 @@ def main() -> None:
             results["gemm"][dtype] = isolated(gemm_peak, dtype, args.threads, args.device)
     slow_bf16 = _bf16_unsupported(results["gemm"])
     if slow_bf16:
-        print(slow_bf16)
+        print(slow_bf16, flush=True)
     if "train" in sections:
         for name, precision, path in ROWS_TRAIN:
             if keep(name) and not (precision == "bf16" and slow_bf16):
-                results["train"][name] = row(measure_train, args.overrides, precision, path,
+                results["train"][name] = row(name, measure_train, args.overrides, precision, path,
                                              args.windows, args.steps, args.threads, args.device)
                 results["train"][name]["precision"] = precision
     if "decode" in sections:
@@ -291,7 +298,7 @@ def main() -> None:
             skip = (precision == "int8" and args.device != "cpu") or (
                 precision == "bf16" and slow_bf16)
             if keep(name) and not skip:
-                results["decode"][name] = row(measure_decode, args.overrides, args.run, strategy,
+                results["decode"][name] = row(name, measure_decode, args.overrides, args.run, strategy,
                                               beam, precision, batch, limit, args.threads,
                                               args.device)
     report(results)
