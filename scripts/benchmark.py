@@ -82,11 +82,22 @@ def _autocast(precision: str, device: str):
 
 
 def gemm_peak(dtype_name: str, threads: int, device: str) -> float:
-    """GFLOP/s of a 2048x2048 matrix product at the dtype (median of 5)."""
+    """GFLOP/s of a 2048x2048 matrix product at the dtype (median of 5); a dtype too slow for
+    that (under ~3 GFLOP/s, e.g. bf16 without matrix hardware: minutes per product) is reported
+    from one 512x512 product instead."""
     import torch
 
     torch.set_num_threads(threads)
     dtype = torch.bfloat16 if dtype_name == "bf16" else torch.float32
+    small = torch.randn(512, 512, dtype=dtype, device=device)
+    small @ small
+    start = time.perf_counter()
+    small @ small
+    if device == "cuda":
+        torch.cuda.synchronize()
+    probe = time.perf_counter() - start
+    if probe > 0.1:
+        return 2 * 512**3 / probe / 1e9
     a = torch.randn(2048, 2048, dtype=dtype, device=device)
     b = torch.randn(2048, 2048, dtype=dtype, device=device)
     for _ in range(2):
@@ -298,9 +309,9 @@ def main() -> None:
             skip = (precision == "int8" and args.device != "cpu") or (
                 precision == "bf16" and slow_bf16)
             if keep(name) and not skip:
-                results["decode"][name] = row(name, measure_decode, args.overrides, args.run, strategy,
-                                              beam, precision, batch, limit, args.threads,
-                                              args.device)
+                results["decode"][name] = row(name, measure_decode, args.overrides, args.run,
+                                              strategy, beam, precision, batch, limit,
+                                              args.threads, args.device)
     report(results)
     if args.json:
         with open(args.json, "w") as f:
@@ -330,7 +341,8 @@ def report(results: dict) -> None:
     print(f"machine: {results['machine']}; overrides: {' '.join(results['overrides']) or 'none'}")
     gemm = results["gemm"]
     if gemm:
-        print("GEMM 2048x2048: " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in gemm.items()))
+        figures = ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in gemm.items())
+        print(f"GEMM 2048x2048 (512x512 where under 3 GFLOP/s): {figures}")
     train, decode = results["train"], results["decode"]
 
     def train_cells(r: dict) -> list[str]:
