@@ -132,7 +132,8 @@ def check_train(train: TrainConfig) -> None:
         raise UserError(
             f"train.warmup_steps={train.warmup_steps}: train.schedule=inverse_sqrt needs >= 1"
         )
-    if train.schedule == "linear" and not (train.max_steps or train.max_minutes or train.max_epochs):
+    budget = train.max_steps or train.max_minutes or train.max_epochs
+    if train.schedule == "linear" and not budget:
         raise UserError(
             "train.schedule=linear: needs a budget to decay over; set train.max_steps, "
             "train.max_minutes or train.max_epochs above 0"

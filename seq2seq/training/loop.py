@@ -193,7 +193,8 @@ class Trainer:
 
     def update_used(self) -> None:
         p = self.progress
-        self.used = budget_used(self.tc, p.step, self.seconds, p.epoch + p.batch / self.epoch_length)
+        epochs = p.epoch + p.batch / self.epoch_length
+        self.used = budget_used(self.tc, p.step, self.seconds, epochs)
 
     def epoch_batches(self) -> list[list[int]]:
         """This rank's batches of the current epoch."""
