@@ -81,6 +81,19 @@ def _autocast(precision: str, device: str):
     return torch.autocast(device, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
 
 
+def _product_seconds(a, b, device: str) -> float:
+    """Seconds for one a @ b, the GPU's queue drained before and after."""
+    import torch
+
+    if device == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    a @ b
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
 def gemm_peak(dtype_name: str, threads: int, device: str) -> float:
     """GFLOP/s of a 2048x2048 matrix product at the dtype (median of 5); a dtype too slow for
     that (under ~3 GFLOP/s, e.g. bf16 without matrix hardware: minutes per product) is reported
@@ -91,26 +104,14 @@ def gemm_peak(dtype_name: str, threads: int, device: str) -> float:
     dtype = torch.bfloat16 if dtype_name == "bf16" else torch.float32
     small = torch.randn(512, 512, dtype=dtype, device=device)
     small @ small
-    start = time.perf_counter()
-    small @ small
-    if device == "cuda":
-        torch.cuda.synchronize()
-    probe = time.perf_counter() - start
+    probe = _product_seconds(small, small, device)
     if probe > 0.1:
         return 2 * 512**3 / probe / 1e9
     a = torch.randn(2048, 2048, dtype=dtype, device=device)
     b = torch.randn(2048, 2048, dtype=dtype, device=device)
     for _ in range(2):
         a @ b
-    times = []
-    for _ in range(5):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        a @ b
-        if device == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
+    times = [_product_seconds(a, b, device) for _ in range(5)]
     return 2 * 2048**3 / statistics.median(times) / 1e9
 
 

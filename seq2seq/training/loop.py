@@ -65,8 +65,7 @@ class Trainer:
         self.run = run
         self.lengths = ([len(s) for s in data.train.src_ids], [len(t) for t in data.train.tgt_ids])
         self.started, self.seconds_before = time.monotonic(), 0.0
-        # training seconds and share of the budget spent, as all ranks agree (stop_reason)
-        self.seconds, self.used = 0.0, 0.0
+        self.seconds = 0.0  # training seconds as all ranks agree (stop_reason)
         self.epoch_length = 1  # this rank's batches in the current epoch
         self.autocast = (torch.autocast(device.type, dtype=torch.bfloat16)
                          if self.tc.precision == "bf16" else nullcontext())
@@ -177,7 +176,6 @@ class Trainer:
         p, tc = self.progress, self.tc
         signalled, seconds = self.ranks.all_sum([float(bool(stop)), self.elapsed()])
         self.seconds = seconds / self.ranks.world  # clocks differ a little: all take the mean
-        self.update_used()
         late = bool(tc.max_minutes) and self.seconds >= 60 * tc.max_minutes
         if signalled > 0:
             return "signal"
@@ -191,10 +189,11 @@ class Trainer:
             return f"train.max_minutes={tc.max_minutes:g} reached"
         return None
 
-    def update_used(self) -> None:
+    def budget_spent(self) -> float:
+        """Share of the training budget spent: steps and epochs exact, seconds as of the last
+        stop_reason (the same on every rank)."""
         p = self.progress
-        epochs = p.epoch + p.batch / self.epoch_length
-        self.used = budget_used(self.tc, p.step, self.seconds, epochs)
+        return budget_used(self.tc, p.step, self.seconds, p.epoch + p.batch / self.epoch_length)
 
     def epoch_batches(self) -> list[list[int]]:
         """This rank's batches of the current epoch."""
@@ -207,8 +206,7 @@ class Trainer:
         """Count the step, log it every train.log_every steps, validate or save when due."""
         p, tc = self.progress, self.tc
         p.step, p.nonfinite, p.tokens = p.step + 1, 0, p.tokens + n_tokens
-        self.update_used()  # steps and epochs exact; seconds as of the last stop_reason
-        self.state.schedule.after_step(self.used)
+        self.state.schedule.after_step(self.budget_spent())
         meter.tokens += n_tokens
         if p.step % tc.log_every == 0:
             rate = meter.rate()
@@ -230,7 +228,6 @@ class Trainer:
         p, tc = self.progress, self.tc
         batches = self.epoch_batches()
         self.epoch_length = max(len(batches), 1)
-        self.update_used()
         bar = tqdm(total=len(batches), initial=p.batch, desc=f"epoch {p.epoch + 1}", unit="batch",
                    disable=not (tc.progress and self.ranks.main), dynamic_ncols=True, leave=False)
         meter = Throughput()
