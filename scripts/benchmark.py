@@ -115,18 +115,21 @@ def gemm_peak(dtype_name: str, threads: int, device: str) -> float:
     return 2 * 2048**3 / statistics.median(times) / 1e9
 
 
-def _train_step(model, batch, optimizer, pad, path: str, autocast) -> None:
-    from seq2seq.training.validate import token_loss
+def _train_step(model, batch, optimizer, pad, path: str, precision: str, autocast) -> None:
+    """One update as the training loop makes it (the chunked loss in fp32); path "loop" forces
+    the decoder's step loop."""
+    from seq2seq.training.loss import batch_loss, decoder_loss
 
-    positions = batch.tgt_out != pad
+    chunked = precision == "fp32"
     with autocast:
         if path == "fast":
-            logits = model(batch.src, batch.src_lengths, batch.tgt_in, positions=positions).logits
+            loss = batch_loss(model, batch, pad, 0.1, chunked=chunked)
         else:
             memory, state = model.encode(batch.src, batch.src_lengths)
-            out = model.decoder.forward_steps(batch.tgt_in, state, memory, positions=positions)
-            logits = out.logits
-    loss = token_loss(logits, batch.tgt_out, pad, 0.1) / int(positions.sum())
+            out = model.decoder.forward_steps(batch.tgt_in, state, memory,
+                                              positions=batch.tgt_out != pad, project=not chunked)
+            loss = decoder_loss(out, model.decoder.output, batch.tgt_out, pad, 0.1)
+    loss = loss / int((batch.tgt_out != pad).sum())
     loss.backward()
     if optimizer is not None:
         optimizer.step()
@@ -154,12 +157,12 @@ def measure_train(overrides, precision, path, windows, steps, threads, device) -
     flops = tokens = 0
     for b in batches[:3]:  # FLOPs per target token, from sample batches (forward + backward)
         with FlopCounterMode(display=False) as counter:
-            _train_step(model, b, None, sp.pad, path, autocast)
+            _train_step(model, b, None, sp.pad, path, precision, autocast)
         flops += counter.get_total_flops()
         tokens += int((b.tgt_out != sp.pad).sum())
         model.zero_grad(set_to_none=True)
     for b in batches[:2]:  # warm-up
-        _train_step(model, b, optimizer, sp.pad, path, autocast)
+        _train_step(model, b, optimizer, sp.pad, path, precision, autocast)
     tgt_rates, src_rates = [], []
     for w in range(windows):
         window = batches[2 + w * steps : 2 + (w + 1) * steps]
@@ -167,7 +170,7 @@ def measure_train(overrides, precision, path, windows, steps, threads, device) -
             torch.cuda.synchronize()
         start = time.perf_counter()
         for b in window:
-            _train_step(model, b, optimizer, sp.pad, path, autocast)
+            _train_step(model, b, optimizer, sp.pad, path, precision, autocast)
         if device == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - start

@@ -106,14 +106,14 @@ def test_checkpoint_describes_itself(tmp_path):
 
 
 def test_nonfinite_losses_skip_then_abort(tmp_path, monkeypatch):
-    from seq2seq.training import validate as validate_module
+    from seq2seq.training import loss as loss_module
 
-    real = validate_module.token_loss
+    real = loss_module.batch_loss
 
-    def poisoned(logits, *args, **kw):
-        return real(logits, *args, **kw) * float("nan")
+    def poisoned(*args, **kw):
+        return real(*args, **kw) * float("nan")
 
-    monkeypatch.setattr("seq2seq.training.loop.token_loss", poisoned)
+    monkeypatch.setattr("seq2seq.training.loop.batch_loss", poisoned)
     cfg, ov = train_config(tmp_path, "train.max_steps=10", "train.max_nonfinite=3")
     before = None
     with pytest.raises(UserError, match="3 non-finite losses in a row at step 1"):

@@ -44,9 +44,11 @@ class DecoderState(NamedTuple):
 
 
 class DecoderOutput(NamedTuple):
-    logits: torch.Tensor  # (B, T, V), or (N, V) at the N positions asked for
+    logits: torch.Tensor | None  # (B, T, V), or (N, V) at the N positions asked for
     attention: torch.Tensor  # (B, T, S)
     state: DecoderState
+    # with project=False, instead of logits: what the output layer projects, (B, T, H) or (N, H)
+    features: torch.Tensor | None = None
 
 
 class Decoder(nn.Module):
@@ -113,12 +115,22 @@ class Decoder(nn.Module):
         new_state = DecoderState(hidden=hidden, feed=o if self.input_feeding else None)
         return o, new_state, attended.weights.squeeze(1)
 
-    def logits(self, o: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
-        """Attentional vectors o (B, T, H) -> logits (B, T, V); with positions (B, T) bool,
-        only there: (N, V). Training skips padding this way, the costliest product saved."""
+    def features(self, o: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
+        """Attentional vectors o (B, T, H) -> the output layer's input (B, T, H) (dropout in
+        training); with positions (B, T) bool, only there: (N, H). Training skips padding this
+        way, the costliest product saved."""
         if positions is not None:
             o = o[positions]
-        return self.output(self.output_dropout(o))
+        return self.output_dropout(o)
+
+    def logits(self, o: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
+        """Attentional vectors o (B, T, H) -> logits (B, T, V), or (N, V) at positions."""
+        return self.output(self.features(o, positions))
+
+    def _output(self, o, attention, state, positions, project: bool) -> DecoderOutput:
+        if project:
+            return DecoderOutput(self.logits(o, positions), attention, state)
+        return DecoderOutput(None, attention, state, self.features(o, positions))
 
     def forward_parallel(
         self,
@@ -126,17 +138,16 @@ class Decoder(nn.Module):
         state: DecoderState,
         memory: Memory,
         positions: torch.Tensor | None = None,
+        project: bool = True,
     ) -> DecoderOutput:
-        """The fast path: tgt_in (B, T) -> logits (B, T, V) [(N, V) at positions], attention
-        (B, T, S)."""
+        """The fast path: tgt_in (B, T) -> logits (B, T, V) [(N, V) at positions] (or, with
+        project=False, the features they come from), attention (B, T, S)."""
         assert self.fast_path, "the fast path needs Luong attention without input feeding"
         emb = self.embed_dropout(self.embed(tgt_in))  # (B, T, E)
         out, hidden = self._run_gru(emb, state.hidden)  # (B, T, H)
         attended = self.attention(out, memory.keys, memory.values, memory.mask)
         o = self._combine(out, attended.context)  # (B, T, H)
-        return DecoderOutput(
-            self.logits(o, positions), attended.weights, DecoderState(hidden, None)
-        )
+        return self._output(o, attended.weights, DecoderState(hidden, None), positions, project)
 
     def forward_steps(
         self,
@@ -145,9 +156,10 @@ class Decoder(nn.Module):
         memory: Memory,
         teacher_forcing: float = 1.0,
         positions: torch.Tensor | None = None,
+        project: bool = True,
     ) -> DecoderOutput:
-        """The step loop: tgt_in (B, T) -> logits (B, T, V) [(N, V) at positions], attention
-        (B, T, S).
+        """The step loop: tgt_in (B, T) -> logits (B, T, V) [(N, V) at positions] (or, with
+        project=False, the features they come from), attention (B, T, S).
 
         With teacher_forcing < 1 each sentence reads, at each step after the first, its own
         previous argmax instead of the reference with probability 1 - teacher_forcing.
@@ -165,7 +177,7 @@ class Decoder(nn.Module):
             outs.append(o)
             weights.append(w)
         o_all = torch.stack(outs, dim=1)  # (B, T, H)
-        return DecoderOutput(self.logits(o_all, positions), torch.stack(weights, dim=1), state)
+        return self._output(o_all, torch.stack(weights, dim=1), state, positions, project)
 
     def forward(
         self,
@@ -174,8 +186,9 @@ class Decoder(nn.Module):
         memory: Memory,
         teacher_forcing: float = 1.0,
         positions: torch.Tensor | None = None,
+        project: bool = True,
     ) -> DecoderOutput:
         """Teacher-forced decoding of tgt_in (B, T): the fast path where it applies."""
         if self.fast_path and teacher_forcing >= 1.0:
-            return self.forward_parallel(tgt_in, state, memory, positions)
-        return self.forward_steps(tgt_in, state, memory, teacher_forcing, positions)
+            return self.forward_parallel(tgt_in, state, memory, positions, project)
+        return self.forward_steps(tgt_in, state, memory, teacher_forcing, positions, project)

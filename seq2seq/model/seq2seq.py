@@ -44,8 +44,10 @@ class Seq2Seq(nn.Module):
         tgt_in: torch.Tensor,
         teacher_forcing: float = 1.0,
         positions: torch.Tensor | None = None,
+        project: bool = True,
     ) -> DecoderOutput:
         """src (B, S), src_lengths (B,), tgt_in (B, T) -> logits (B, T, V), attention (B, T, S);
-        with positions (B, T) bool the logits are only those positions' (N, V)."""
+        with positions (B, T) bool the logits are only those positions' (N, V); with
+        project=False, features (B, T, H) or (N, H) instead of logits (for the chunked loss)."""
         memory, state = self.encode(src, src_lengths)
-        return self.decoder(tgt_in, state, memory, teacher_forcing, positions)
+        return self.decoder(tgt_in, state, memory, teacher_forcing, positions, project)

@@ -25,11 +25,12 @@ from seq2seq.data.batching import Batch, collate, token_batches
 from seq2seq.data.pipeline import Prepared
 from seq2seq.errors import UserError
 from seq2seq.training.distributed import Ranks, shard
+from seq2seq.training.loss import batch_loss
 from seq2seq.training.metrics import MetricsLog
 from seq2seq.training.optim import Schedule, budget_used, build_optimizer
 from seq2seq.training.saving import Checkpoints, Progress, TrainingState
 from seq2seq.training.signals import StopRequest
-from seq2seq.training.validate import token_loss, validate
+from seq2seq.training.validate import validate
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,8 @@ class Trainer:
         self.epoch_length = 1  # this rank's batches in the current epoch
         self.autocast = (torch.autocast(device.type, dtype=torch.bfloat16)
                          if self.tc.precision == "bf16" else nullcontext())
+        # bf16 projects whole logits under autocast; fp32 scores them a chunk at a time
+        self.chunked_loss = self.tc.precision == "fp32"
 
     @property
     def progress(self) -> Progress:
@@ -115,9 +118,8 @@ class Trainer:
             syncing = i == len(group) - 1 or not self.ranks.active
             with nullcontext() if syncing else self.net.no_sync():
                 with self.autocast:
-                    out = self.net(b.src, b.src_lengths, b.tgt_in, self.tc.teacher_forcing,
-                                   positions=b.tgt_out != self.sp.pad)
-                loss = token_loss(out.logits, b.tgt_out, self.sp.pad, self.tc.label_smoothing)
+                    loss = batch_loss(self.net, b, self.sp.pad, self.tc.label_smoothing,
+                                      self.tc.teacher_forcing, chunked=self.chunked_loss)
                 (loss * scale).backward()
             total += float(loss.detach())
         norm = torch.nn.utils.clip_grad_norm_(

@@ -7,7 +7,6 @@ import time
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from seq2seq.config import DecodeConfig
 from seq2seq.data.batching import collate, token_batches
@@ -15,6 +14,7 @@ from seq2seq.data.pipeline import Split
 from seq2seq.data.tokenizer import Tokenizer
 from seq2seq.model.seq2seq import Seq2Seq
 from seq2seq.scoring import bleu
+from seq2seq.training.loss import token_loss
 from seq2seq.translator import settings_from, translate_ids
 
 
@@ -25,20 +25,6 @@ class Validation:
     bleu: float
     hypotheses: list[str]
     seconds: float
-
-
-def token_loss(logits: torch.Tensor, tgt_out: torch.Tensor, pad_id: int, smoothing: float = 0.0):
-    """Summed cross-entropy of logits (B, T, V) against tgt_out (B, T), padding ignored; or of
-    logits (N, V) against the N real target tokens tgt_out[tgt_out != pad_id]."""
-    if logits.dim() == 2:
-        tgt_out = tgt_out[tgt_out != pad_id]
-    return F.cross_entropy(
-        logits.float().reshape(-1, logits.shape[-1]),
-        tgt_out.reshape(-1),
-        ignore_index=pad_id,
-        label_smoothing=smoothing,
-        reduction="sum",
-    )
 
 
 @torch.inference_mode()

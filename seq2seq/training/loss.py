@@ -1,0 +1,112 @@
+"""The training loss: label-smoothed cross-entropy of the output layer, a few rows at a time.
+
+The output projection to the vocabulary is the largest tensor of a step: N target tokens x V
+logits, 64 MB for 2,000 tokens and 8,000 subwords, and the usual loss makes several of them
+(logits, log-probabilities, their gradients). On a CPU each is freshly allocated and paged in,
+and walking through them costs about a tenth of a step. `output_loss` instead projects, scores
+and differentiates `chunk_rows` rows at a time, so each (chunk_rows, V) block is made once and
+reused while it is in cache; the gradients of the features, weight and bias are computed in the
+forward pass and only scaled in the backward pass. The numbers are those of
+`F.cross_entropy(F.linear(x, weight, bias), targets, label_smoothing=s, reduction="sum")`.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seq2seq.data.batching import Batch
+from seq2seq.model.decoder import DecoderOutput
+
+CHUNK_ROWS = 512
+
+
+def token_loss(logits: torch.Tensor, tgt_out: torch.Tensor, pad_id: int, smoothing: float = 0.0):
+    """Summed cross-entropy of logits (B, T, V) against tgt_out (B, T), padding ignored; or of
+    logits (N, V) against the N real target tokens tgt_out[tgt_out != pad_id]."""
+    if logits.dim() == 2:
+        tgt_out = tgt_out[tgt_out != pad_id]
+    if logits.dtype in (torch.float16, torch.bfloat16):
+        logits = logits.float()
+    return F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]),
+        tgt_out.reshape(-1),
+        ignore_index=pad_id,
+        label_smoothing=smoothing,
+        reduction="sum",
+    )
+
+
+class _ChunkedOutputLoss(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, targets, smoothing: float, chunk_rows: int):
+        V = weight.shape[0]
+        grad_x = torch.empty_like(x)
+        grad_w = torch.zeros_like(weight)
+        grad_b = None if bias is None else torch.zeros_like(bias)
+        total = torch.zeros((), dtype=torch.float64, device=x.device)
+        for start in range(0, x.shape[0], chunk_rows):
+            rows = slice(start, start + chunk_rows)
+            xc, tc = x[rows], targets[rows].unsqueeze(1)
+            logp = F.linear(xc, weight, bias)  # (n, V), turned into log-probabilities in place
+            logp.sub_(torch.logsumexp(logp, dim=-1, keepdim=True))
+            nll = -logp.gather(1, tc).sum()
+            uniform = -logp.sum() / V
+            total += ((1.0 - smoothing) * nll + smoothing * uniform).double()
+            # d loss / d logits = softmax - (1 - s) * one_hot(target) - s / V
+            grad = logp.exp_().sub_(smoothing / V)
+            grad.scatter_add_(1, tc, grad.new_full(tc.shape, smoothing - 1.0))
+            torch.mm(grad, weight, out=grad_x[rows])
+            grad_w.addmm_(grad.t(), xc)
+            if grad_b is not None:
+                grad_b += grad.sum(0)
+        ctx.has_bias = bias is not None
+        ctx.save_for_backward(grad_x, grad_w, grad_b if grad_b is not None else grad_w.new_empty(0))
+        return total.to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        grad_x, grad_w, grad_b = ctx.saved_tensors
+        return grad_x * g, grad_w * g, grad_b * g if ctx.has_bias else None, None, None, None
+
+
+def output_loss(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    targets: torch.Tensor,
+    smoothing: float = 0.0,
+    chunk_rows: int = CHUNK_ROWS,
+) -> torch.Tensor:
+    """Summed label-smoothed cross-entropy of the logits x @ weight.T + bias against targets:
+    x (N, H), weight (V, H), bias (V,) or None, targets (N,) -> (), differentiable in x, weight
+    and bias."""
+    return _ChunkedOutputLoss.apply(x, weight, bias, targets, smoothing, chunk_rows)
+
+
+def decoder_loss(out: DecoderOutput, output: nn.Linear, tgt_out: torch.Tensor, pad_id: int,
+                 smoothing: float) -> torch.Tensor:
+    """The summed loss of a teacher-forced DecoderOutput at the real target tokens: from its
+    features a chunk at a time if it has them (project=False), else from its logits."""
+    if out.features is None:
+        return token_loss(out.logits, tgt_out, pad_id, smoothing)
+    return output_loss(out.features, output.weight, output.bias, tgt_out[tgt_out != pad_id],
+                       smoothing)
+
+
+def batch_loss(
+    net: nn.Module,
+    batch: Batch,
+    pad_id: int,
+    smoothing: float,
+    teacher_forcing: float = 1.0,
+    chunked: bool = True,
+) -> torch.Tensor:
+    """The summed training loss of a batch over its real target tokens. net is the Seq2Seq model
+    or its DistributedDataParallel wrapper; chunked=False takes the plain path through whole
+    logits (as bf16 autocast needs: there the projection runs in bf16)."""
+    out = net(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing,
+              positions=batch.tgt_out != pad_id, project=not chunked)
+    output = getattr(net, "module", net).decoder.output
+    return decoder_loss(out, output, batch.tgt_out, pad_id, smoothing)
