@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import pickle
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import torch
 from seq2seq.config import ModelConfig
 from seq2seq.data.tokenizer import Tokenizer
 from seq2seq.errors import UserError
+from seq2seq.model.ensemble import Ensemble
 from seq2seq.model.seq2seq import Seq2Seq
 
 FORMAT = "seq2seq-gru/1"
@@ -124,11 +125,12 @@ def tokenizer_of(payload: dict, path: Path) -> Tokenizer:
 class Loaded:
     """A model ready to translate, with what it was trained from."""
 
-    model: Seq2Seq
+    model: Seq2Seq | Ensemble
     tokenizer: Tokenizer
-    config: dict  # the run's config as saved
+    config: dict  # the run's config as saved (the first model's, in an ensemble)
     path: Path
     parameters: int = 0  # trainable parameters (shared ones once), counted before quantisation
+    members: list[Path] = field(default_factory=list)  # every model's checkpoint, path first
 
 
 def build_model(cfg: ModelConfig, tokenizer: Tokenizer) -> Seq2Seq:

@@ -200,6 +200,9 @@ class FromCheckpoint:
     run_dir: str | None = None
     checkpoint: str | None = None
     which: str = _choice("best", "best", "last", "averaged")
+    # more models decoding with this one (the mean of their probabilities at each step): run
+    # directories (their `which` checkpoint) or checkpoint files, trained with the same tokenizer
+    ensemble: list[str] = field(default_factory=list)
     # the checkpoint's model config applies; layout and dropout keys given here override it
     model: ModelConfig = field(default_factory=ModelConfig)
     decode: DecodeConfig = field(default_factory=DecodeConfig)

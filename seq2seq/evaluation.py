@@ -41,7 +41,8 @@ def _earlier_splits(path: Path, results: dict) -> dict:
         earlier = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    same = all(earlier.get(k) == results[k] for k in ("checkpoint_sha256", "pair", "decode"))
+    keys = ("checkpoint_sha256", "ensemble", "pair", "decode")
+    same = all(earlier.get(k) == results[k] for k in keys)
     splits = earlier.get("splits") if same else None
     return splits if isinstance(splits, dict) else {}
 
@@ -52,10 +53,12 @@ def evaluate(cfg: EvaluateApp, overrides: list[str]) -> dict:
     loaded = open_model(cfg, overrides)
     data = run_data_config(loaded.config, cfg, overrides)
     splits = cfg.splits if cfg.splits is not None else [data.valid, *data.test]
+    members = loaded.members or [loaded.path]
+    name = loaded.path.stem if len(members) == 1 else f"ensemble{len(members)}"
     out_dir = (
         Path(cfg.output_dir)
         if cfg.output_dir
-        else (run_of(loaded.path) / "eval" / f"{loaded.path.stem}-{decode_tag(cfg)}")
+        else (run_of(loaded.path) / "eval" / f"{name}-{decode_tag(cfg)}")
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     tok, device = loaded.tokenizer, next(loaded.model.parameters()).device
@@ -63,6 +66,10 @@ def evaluate(cfg: EvaluateApp, overrides: list[str]) -> dict:
     results = {
         "checkpoint": str(loaded.path),
         "checkpoint_sha256": sha256_of(loaded.path),
+        # an ensemble's models, the first one above included
+        "ensemble": [
+            {"checkpoint": str(p), "sha256": sha256_of(p)} for p in members
+        ] if len(members) > 1 else None,
         "decode": dataclasses.asdict(cfg.decode),
         "pair": f"{data.src_lang}-{data.tgt_lang}",
         "parameters": loaded.parameters,

@@ -16,6 +16,8 @@ from seq2seq.config import DataConfig
 from seq2seq.data.tokenizer import Tokenizer
 from seq2seq.devices import pick_device
 from seq2seq.errors import UserError
+from seq2seq.model.ensemble import Ensemble
+from seq2seq.model.seq2seq import Seq2Seq
 from seq2seq.overrides import merge_explicit, model_for_checkpoint, typed
 
 log = logging.getLogger(__name__)
@@ -54,29 +56,63 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
     return quantize_dynamic(model, {torch.nn.GRU, torch.nn.Linear}, dtype=torch.qint8)
 
 
+def _vocabulary(tokenizer: Tokenizer) -> tuple[bytes, bytes]:
+    return tokenizer.src_proto, tokenizer.tgt_proto or tokenizer.src_proto
+
+
+def _member(
+    path: Path, cfg: Any, overrides: list[str], first: Path | None = None,
+    tokenizer: Tokenizer | None = None,
+) -> tuple[dict, Tokenizer, Seq2Seq]:
+    """A checkpoint's payload, tokenizer and model (with the command line's model overrides);
+    for a further member of an ensemble, checked to share the first model's tokenizer."""
+    payload = ckpt.load(path)
+    own = _tokenizer(payload, path)
+    if tokenizer is not None and _vocabulary(own) != _vocabulary(tokenizer):
+        raise UserError(
+            f"ensemble: {path} was trained with another tokenizer than {first}; the models of "
+            "an ensemble need the same subword vocabulary"
+        )
+    model_cfg = model_for_checkpoint(payload["config"]["model"], cfg, overrides)
+    model = ckpt.build_model(model_cfg, own)
+    ckpt.load_weights(model, payload["model"], path)
+    return payload, own, model.eval()
+
+
+def _ensemble_paths(cfg: Any) -> list[Path]:
+    paths = []
+    for entry in cfg.ensemble:
+        try:
+            paths.append(ckpt.resolve(entry, cfg.which))
+        except UserError as exc:
+            raise UserError(f"ensemble: {exc}") from exc
+    return paths
+
+
 def open_model(cfg: Any, overrides: list[str]) -> ckpt.Loaded:
-    """The model of cfg.run_dir or cfg.checkpoint, with this command line's model overrides
-    (layout and dropout only), on cfg.device, in eval mode, quantised if decode.quantize=int8."""
+    """The model of cfg.run_dir or cfg.checkpoint (with those of cfg.ensemble, an Ensemble), with
+    this command line's model overrides (layout and dropout only), on cfg.device, in eval mode,
+    quantised if decode.quantize=int8."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     path = checkpoint_path(cfg.run_dir, cfg.checkpoint, cfg.which)
-    payload = ckpt.load(path)
-    tokenizer = _tokenizer(payload, path)
-    model_cfg = model_for_checkpoint(payload["config"]["model"], cfg, overrides)
-    model = ckpt.build_model(model_cfg, tokenizer)
-    ckpt.load_weights(model, payload["model"], path)
-    model.eval()
-    parameters = sum(p.numel() for p in model.parameters())
+    payload, tokenizer, model = _member(path, cfg, overrides)
+    models, paths = [model], [path]
+    for other in _ensemble_paths(cfg):
+        models.append(_member(other, cfg, overrides, path, tokenizer)[2])
+        paths.append(other)
+    parameters = sum(p.numel() for m in models for p in m.parameters())
     device = pick_device(cfg.device, "device")
+    decodable = models[0] if len(models) == 1 else Ensemble(models)
     if cfg.decode.quantize == "int8":
         if device.type != "cpu":
             raise UserError(
                 "decode.quantize=int8: dynamic quantisation runs on the CPU; add device=cpu"
             )
-        model = quantize_int8(model)
+        decodable = quantize_int8(decodable)
     return ckpt.Loaded(
-        model=model.to(device), tokenizer=tokenizer, config=payload["config"], path=path,
-        parameters=parameters,
+        model=decodable.to(device), tokenizer=tokenizer, config=payload["config"], path=path,
+        parameters=parameters, members=paths,
     )
 
 

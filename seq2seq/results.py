@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from seq2seq.inference import run_of
 from seq2seq.training.metrics import read
 
 _STAMP = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+\]")
@@ -18,12 +19,12 @@ _STAMP = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+\]")
 class Row:
     run: str
     pair: str
-    checkpoint: str  # best, last, averaged, step_N
+    checkpoint: str  # best, last, averaged, step_N, ensembleN
     decoding: str
     split: str
     scores: dict[str, float]  # BLEU, BLEU_lowercased, chrF2, TER
     parameters: int | None
-    train_minutes: float | None
+    train_minutes: float | None  # an ensemble's: all its models'
     steps: int | None
 
 
@@ -62,20 +63,36 @@ def train_minutes(run: Path, records: list[dict] | None = None) -> float | None:
     return _log_minutes(run / "train.log")
 
 
-def rows(run: Path, split: str) -> list[Row]:
-    """One row per evaluation of the run (eval/<checkpoint>-<decoding>/results.json) on split."""
-    found = []
+def _training(run: Path) -> tuple[float | None, int | None]:
+    """A run's training minutes and steps."""
     records = _records(run)
-    minutes = train_minutes(run, records)
-    steps = max((r["step"] for r in records), default=None)
+    return train_minutes(run, records), max((r["step"] for r in records), default=None)
+
+
+def _ensemble_training(results: dict) -> tuple[float | None, int | None]:
+    """An ensemble's training: its models' minutes and steps added up (trained one after the
+    other); None where a model's run does not say."""
+    runs = [run_of(Path(m["checkpoint"])) for m in results["ensemble"]]
+    trained = [_training(run) for run in runs]
+    minutes = [m for m, _ in trained]
+    steps = [s for _, s in trained]
+    return (None if None in minutes else sum(minutes)), (None if None in steps else sum(steps))
+
+
+def rows(run: Path, split: str) -> list[Row]:
+    """One row per evaluation of the run (eval/<checkpoint>-<decoding>/results.json) on split;
+    an ensemble's row (checkpoint ensembleN) counts the training of all its models."""
+    found = []
+    minutes, steps = _training(run)
     for path in sorted((run / "eval").glob("*/results.json")):
         results = json.loads(path.read_text())
         if split not in results["splits"]:
             continue
         checkpoint, _, decoding = path.parent.name.partition("-")
         scores = {k: v["score"] for k, v in results["splits"][split]["scores"].items()}
+        trained = _ensemble_training(results) if results.get("ensemble") else (minutes, steps)
         found.append(Row(run.name, results["pair"], checkpoint, decoding, split, scores,
-                         results.get("parameters"), minutes, steps))
+                         results.get("parameters"), *trained))
     return found
 
 

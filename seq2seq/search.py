@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from seq2seq.model.seq2seq import Seq2Seq
+from seq2seq.model.ensemble import Decodable
 
 
 @dataclass(frozen=True)
@@ -59,18 +59,12 @@ def _constrain(logp: torch.Tensor, t: int, row_max: torch.Tensor, settings: Sear
         logp[:, settings.eos] = torch.where(full, eos, logp[:, settings.eos])
 
 
-def _step_log_probs(model: Seq2Seq, tokens, state, memory):
-    emb = model.decoder.embed(tokens)
-    o, state, weights = model.decoder.step(emb, state, memory)
-    return torch.log_softmax(model.decoder.logits(o).float(), dim=-1), state, weights
-
-
 def _trim(weights: torch.Tensor, length: int) -> torch.Tensor:
     return weights[:, :length].float().cpu()
 
 
 def greedy(
-    model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, settings: SearchSettings
+    model: Decodable, src: torch.Tensor, src_lengths: torch.Tensor, settings: SearchSettings
 ) -> list[list[Hypothesis]]:
     """Argmax decoding of src (B, S) -> per sentence a list with one hypothesis."""
     B = src.shape[0]
@@ -84,7 +78,7 @@ def greedy(
     results: list[list[Hypothesis]] = [[] for _ in range(B)]
     t = 0
     while active.numel():
-        logp, state, weights = _step_log_probs(model, tokens, state, memory)
+        logp, state, weights = model.step_log_probs(tokens, state, memory)
         _constrain(logp, t, limits[active], settings)
         best, tokens = logp.max(dim=-1)
         scores = scores + best
@@ -114,7 +108,7 @@ def greedy(
 
 
 def beam_search(
-    model: Seq2Seq, src: torch.Tensor, src_lengths: torch.Tensor, settings: SearchSettings
+    model: Decodable, src: torch.Tensor, src_lengths: torch.Tensor, settings: SearchSettings
 ) -> list[list[Hypothesis]]:
     """Beam search of src (B, S) -> per sentence its n_best hypotheses, best first."""
     B, K = src.shape[0], settings.beam_size
@@ -131,7 +125,7 @@ def beam_search(
     finished: list[list[Hypothesis]] = [[] for _ in range(B)]
     for t in range(int(limits.max()) + 1):
         n_act = active.numel()
-        logp, state, weights = _step_log_probs(model, history[:, -1], state, memory)
+        logp, state, weights = model.step_log_probs(history[:, -1], state, memory)
         _constrain(logp, t, limits[active].repeat_interleave(K), settings)
         V = logp.shape[-1]
         candidates = (scores.unsqueeze(-1) + logp.view(n_act, K, V)).view(n_act, K * V)
@@ -187,7 +181,7 @@ def beam_search(
 
 
 def search(
-    model: Seq2Seq,
+    model: Decodable,
     src: torch.Tensor,
     src_lengths: torch.Tensor,
     settings: SearchSettings,

@@ -11,7 +11,7 @@ from tqdm import tqdm
 from seq2seq.config import DecodeConfig
 from seq2seq.data.batching import pad
 from seq2seq.data.tokenizer import SpecialIds, Tokenizer
-from seq2seq.model.seq2seq import Seq2Seq
+from seq2seq.model.ensemble import Decodable
 from seq2seq.search import Hypothesis, SearchSettings, search
 
 
@@ -40,7 +40,7 @@ def length_sorted_batches(lengths: list[int], batch_size: int) -> Iterator[list[
 
 @torch.inference_mode()
 def translate_ids(
-    model: Seq2Seq,
+    model: Decodable,
     src_ids: list[list[int]],
     *,
     settings: SearchSettings,
@@ -87,7 +87,7 @@ class Translator:
     """Text in, translations out: a loaded model with its tokenizer and decode settings."""
 
     def __init__(
-        self, model: Seq2Seq, tokenizer: Tokenizer, decode: DecodeConfig, max_src_len: int
+        self, model: Decodable, tokenizer: Tokenizer, decode: DecodeConfig, max_src_len: int
     ) -> None:
         self.model, self.tokenizer, self.decode = model, tokenizer, decode
         self.max_src_len = max_src_len

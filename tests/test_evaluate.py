@@ -187,3 +187,33 @@ def test_scoring_one_split_keeps_the_others(trained_run, greedy_eval, tmp_path):
     assert proc.returncode == 0, proc.stderr
     after = json.loads((tmp_path / "eval" / "results.json").read_text())["splits"]
     assert list(after) == ["val"]
+
+
+def test_an_ensemble_of_a_run_with_itself_translates_as_the_run(trained_run, greedy_eval):
+    _, single = greedy_eval
+    best = trained_run / "checkpoints" / "best.pt"
+    proc = _evaluate(f"run_dir={trained_run}", f"ensemble=[{best}]", "decode=greedy",
+                     "splits=[val]")
+    assert proc.returncode == 0, proc.stderr
+    out = trained_run / "eval" / "ensemble2-greedy"
+    assert (out / "val.hyp").read_text() == (single / "val.hyp").read_text()
+    results = json.loads((out / "results.json").read_text())
+    alone = json.loads((single / "results.json").read_text())
+    assert [m["checkpoint"] for m in results["ensemble"]] == [str(best)] * 2
+    assert results["parameters"] == 2 * alone["parameters"]
+    assert alone["ensemble"] is None
+
+
+def test_ensemble_members_are_checked(trained_run, small_tokenizer, tmp_path):
+    payload = ckpt.load(trained_run / "checkpoints" / "best.pt")
+    payload["tokenizer"] = {"src": small_tokenizer.src_proto}
+    torch.save(payload, tmp_path / "other_tokenizer.pt")
+    cases = [
+        (tmp_path / "nowhere", "error: ensemble: ", "no such checkpoint file or run directory"),
+        (tmp_path / "other_tokenizer.pt", "error: ensemble: ", "trained with another tokenizer"),
+    ]
+    for member, start, message in cases:
+        proc = _evaluate(f"run_dir={trained_run}", f"ensemble=[{member}]", "splits=[val]")
+        assert proc.returncode == 2, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(start) and message in lines[0], lines

@@ -12,11 +12,11 @@ from conftest import REPO
 from seq2seq.results import rows, train_minutes
 
 
-def _evaluation(run, name, bleu):
+def _evaluation(run, name, bleu, ensemble=None):
     folder = run / "eval" / name
     folder.mkdir(parents=True)
     scores = {"BLEU": bleu, "BLEU_lowercased": bleu + 1, "chrF2": 60.0, "TER": 40.5}
-    results = {"pair": "de-en", "parameters": 1234567, "splits": {
+    results = {"pair": "de-en", "parameters": 1234567, "ensemble": ensemble, "splits": {
         "test_2016_flickr": {"scores": {k: {"score": v, "signature": ""}
                                         for k, v in scores.items()}}}}
     (folder / "results.json").write_text(json.dumps(results))
@@ -51,3 +51,18 @@ def test_minutes_from_train_log_sessions_when_metrics_lack_them(tmp_path):
         "[2026-11-27 11:35:33,164] model: 11 parameters\n"
         "[2026-11-27 12:35:33,900] finished at step 3000 (train.max_minutes=60 reached)\n")
     assert train_minutes(tmp_path) == pytest.approx(24 + 36 / 60 + 60)
+
+
+def test_an_ensemble_row_counts_the_training_of_all_its_models(tmp_path):
+    runs = [tmp_path / "a", tmp_path / "b"]
+    for run, (steps, seconds) in zip(runs, [(4000, 5100.0), (3000, 4800.0)], strict=True):
+        (run / "checkpoints").mkdir(parents=True)
+        (run / "metrics.jsonl").write_text(
+            json.dumps({"kind": "valid", "step": steps, "elapsed_s": seconds}) + "\n")
+    members = [{"checkpoint": str(runs[0] / "checkpoints" / "best.pt")},
+               {"checkpoint": str(runs[1] / "checkpoints" / "averaged.pt")}]
+    _evaluation(runs[0], "ensemble2-beam10", 40.5, ensemble=members)
+    _evaluation(runs[0], "best-beam10", 39.0)
+    found = rows(runs[0], "test_2016_flickr")
+    assert [(r.checkpoint, r.train_minutes, r.steps) for r in found] == [
+        ("best", 85.0, 4000), ("ensemble2", 165.0, 7000)]

@@ -98,3 +98,34 @@ def test_interactive_session_on_a_terminal(trained_run, tmp_path):
     height, width, _ = image.shape
     assert width >= 200 and height >= 150
     assert len(np.unique(image.reshape(-1, 3), axis=0)) > 20  # not blank: a drawn heatmap
+
+
+def test_an_ensemble_translates_as_evaluate_decodes_it(trained_run, tmp_path):
+    """A second member with perturbed weights: translation and evaluation agree, and the pair
+    differs from the first model alone."""
+    import torch
+
+    from seq2seq import checkpoint as ckpt
+
+    payload = ckpt.load(trained_run / "checkpoints" / "best.pt")
+    g = torch.Generator().manual_seed(0)
+    payload["model"] = {k: v + 0.05 * torch.randn(v.shape, generator=g) if v.is_floating_point()
+                        else v for k, v in payload["model"].items()}
+    torch.save(payload, tmp_path / "other.pt")
+    member = f"ensemble=[{tmp_path / 'other.pt'}]"
+    evaluated = run_module("seq2seq.evaluate", f"run_dir={trained_run}", member, "splits=[val]",
+                           f"output_dir={tmp_path}", "progress=false")
+    assert evaluated.returncode == 0, evaluated.stderr
+    val = gzip.decompress((MIRROR / "val.de.gz").read_bytes())
+    (tmp_path / "in.de").write_bytes(val)
+    proc = run_module("seq2seq.translate", f"run_dir={trained_run}", member,
+                      f"input={tmp_path / 'in.de'}", f"output={tmp_path / 'out.en'}")
+    assert proc.returncode == 0, proc.stderr
+    ensemble = (tmp_path / "out.en").read_text()
+    assert ensemble == (tmp_path / "val.hyp").read_text()
+    alone = run_module("seq2seq.translate", f"run_dir={trained_run}",
+                       f"input={tmp_path / 'in.de'}", f"output={tmp_path / 'alone.en'}")
+    assert alone.returncode == 0, alone.stderr
+    differ = sum(a != b for a, b in zip(ensemble.split("\n"), (tmp_path / "alone.en")
+                                         .read_text().split("\n"), strict=True))
+    assert 0 < differ < 1014

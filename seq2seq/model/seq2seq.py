@@ -37,6 +37,14 @@ class Seq2Seq(nn.Module):
         memory = Memory(values=values, keys=self.decoder.attention.keys(values), mask=mask)
         return memory, self.decoder.initial_state(self.bridge(enc.h_n))
 
+    def step_log_probs(
+        self, tokens: torch.Tensor, state: DecoderState, memory: Memory
+    ) -> tuple[torch.Tensor, DecoderState, torch.Tensor]:
+        """One decoding step from the previous tokens (B,): log-probabilities (B, V) in fp32,
+        the new state, attention weights (B, S)."""
+        o, state, weights = self.decoder.step(self.decoder.embed(tokens), state, memory)
+        return torch.log_softmax(self.decoder.logits(o).float(), dim=-1), state, weights
+
     def forward(
         self,
         src: torch.Tensor,
