@@ -53,7 +53,7 @@ def evaluate(cfg: EvaluateApp, overrides: list[str]) -> dict:
     loaded = open_model(cfg, overrides)
     data = run_data_config(loaded.config, cfg, overrides)
     splits = cfg.splits if cfg.splits is not None else [data.valid, *data.test]
-    members = loaded.members or [loaded.path]
+    members = loaded.members
     name = loaded.path.stem if len(members) == 1 else f"ensemble{len(members)}"
     out_dir = (
         Path(cfg.output_dir)
