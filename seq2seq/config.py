@@ -135,7 +135,8 @@ class TrainConfig:
     seed: int = 1
     threads: int = _num(0, lo=0)  # 0 keeps torch's default
     device: str = _choice("auto", "auto", "cpu", "cuda")
-    precision: str = _choice("fp32", "fp32", "bf16")
+    # auto: bf16 on a CPU with bf16 matrix instructions, else fp32 (seq2seq.devices)
+    precision: str = _choice("fp32", "fp32", "bf16", "auto")
     max_tokens: int = _num(4096, lo=1)
     optimizer: str = _choice("adam", "adam", "adamw")
     lr: float = _num(1e-3, lo=0.0)

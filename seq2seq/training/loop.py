@@ -23,6 +23,7 @@ from seq2seq import checkpoint as ckpt
 from seq2seq.config import TrainApp
 from seq2seq.data.batching import Batch, collate, token_batches
 from seq2seq.data.pipeline import Prepared
+from seq2seq.devices import pick_precision
 from seq2seq.errors import UserError
 from seq2seq.training.distributed import Ranks, shard
 from seq2seq.training.loss import batch_loss
@@ -68,10 +69,11 @@ class Trainer:
         self.started, self.seconds_before = time.monotonic(), 0.0
         self.seconds = 0.0  # training seconds as all ranks agree (stop_reason)
         self.epoch_length = 1  # this rank's batches in the current epoch
+        self.precision = pick_precision(self.tc.precision, device, "train.precision")
         self.autocast = (torch.autocast(device.type, dtype=torch.bfloat16)
-                         if self.tc.precision == "bf16" else nullcontext())
+                         if self.precision == "bf16" else nullcontext())
         # bf16 projects whole logits under autocast; fp32 scores them a chunk at a time
-        self.chunked_loss = self.tc.precision == "fp32"
+        self.chunked_loss = self.precision == "fp32"
 
     @property
     def progress(self) -> Progress:

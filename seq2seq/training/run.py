@@ -86,11 +86,11 @@ def train_in_group(
         data.tokenizer.save(run / "tokenizer")
         (run / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.structured(cfg)))
     model = ckpt.build_model(cfg.model, data.tokenizer).to(device)
+    trainer = Trainer(cfg, run, data, model, device, ranks)
     log.info("model: %s parameters; %d training pairs; device %s, %d threads, %s, %d process%s",
              f"{sum(p.numel() for p in model.parameters()):,}", len(data.train), device,
-             torch.get_num_threads(), cfg.train.precision, ranks.world,
+             torch.get_num_threads(), trainer.precision, ranks.world,
              "es" if ranks.active else "")
-    trainer = Trainer(cfg, run, data, model, device, ranks)
     if payload is not None:
         trainer.restore(payload, path)
     reason = trainer.fit()
