@@ -24,7 +24,8 @@ def cpu_has_bf16() -> bool:
     """Whether this CPU has bf16 matrix instructions (AVX512-BF16 or AMX). Without them torch's
     bf16 products fall back to scalar code: a 2-core AVX2 CPU measured 0.3 GFLOP/s in bf16
     against 76 in fp32; with AVX512-BF16, 830 against 200 (scripts/benchmark.py)."""
-    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private; torch >= 2.3
+    # private probes, absent in older torch (where auto then means fp32)
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
     return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
 
 
