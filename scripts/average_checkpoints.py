@@ -12,8 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from seq2seq.averaging import average_run
 from seq2seq.errors import UserError
+from seq2seq.training.averaging import average_run
 
 
 def main() -> None:

@@ -186,11 +186,12 @@ def measure_train(overrides, precision, path, chunked, windows, steps, threads, 
 def measure_decode(overrides, run, strategy, beam, precision, batch_size, limit, threads,
                    device) -> dict:
 
-    from seq2seq.data.pipeline import read_split_text
     from seq2seq.inference import quantize_int8
     from seq2seq.scoring import bleu
     from seq2seq.search import SearchSettings
     from seq2seq.translator import translate_ids
+
+    from seq2seq.data.pipeline import read_split_text
 
     cfg, data, model = _model_and_data(overrides, run, threads, device)
     model.eval()

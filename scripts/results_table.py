@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from seq2seq.results import markdown, rows
+from seq2seq.evaluation.table import markdown, rows
 
 
 def main() -> None:

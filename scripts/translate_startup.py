@@ -35,10 +35,10 @@ def default_run(folder: Path) -> Path:
     with hydra.initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         cfg = to_config(hydra.compose("train"), "train")
     data = prepare(cfg.data, cfg.tokenizer)
+    path = folder / ckpt.CHECKPOINT_DIR / "best.pt"
     model = ckpt.build_model(cfg.model, data.tokenizer)
-    payload = {"format": ckpt.FORMAT, "config": dataclasses.asdict(cfg),
-               "tokenizer": ckpt.tokenizer_payload(data.tokenizer), "model": model.state_dict()}
-    ckpt.save_atomic(payload, folder / "checkpoints" / "best.pt")
+    ckpt.save_atomic(ckpt.Checkpoint(path=path, config=dataclasses.asdict(cfg),
+                                     tokenizer=data.tokenizer, weights=model.state_dict()), path)
     return folder
 
 
@@ -61,7 +61,7 @@ def seconds_to_prompt(run: Path) -> float:
 
 def seconds_to_import() -> float:
     code = "import time; t = time.perf_counter(); import torch, seq2seq.translate, " \
-           "seq2seq.inference, seq2seq.session; print(time.perf_counter() - t)"
+           "seq2seq.decoding.loading, seq2seq.frontends.session; print(time.perf_counter() - t)"
     return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                 check=True).stdout)
 

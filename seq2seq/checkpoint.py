@@ -1,8 +1,9 @@
-"""Self-describing checkpoints: atomic writes, safe loads (weights_only), and the model they hold.
+"""Self-describing checkpoints: atomic writes, the one safe reader (weights_only), the model.
 
-A checkpoint is a dict: format, config (the whole run config as plain values), tokenizer
-(serialized sentencepiece models), model (state dict), and, for training, optimizer,
-scheduler, progress and rng.
+A checkpoint file is a dict: format, config (the whole run config as plain values), tokenizer
+(serialized sentencepiece models), model (state dict), and, in training checkpoints,
+optimizer, scheduler, progress and rng. `load` reads it once into a typed `Checkpoint`, from
+which everything else (the model, a resumed run, an average) is built.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import os
 import pickle
 import re
-from dataclasses import dataclass, field
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,48 @@ import torch
 from seq2seq.config import ModelConfig
 from seq2seq.data.tokenizer import Tokenizer
 from seq2seq.errors import UserError
-from seq2seq.model.ensemble import Ensemble
 from seq2seq.model.seq2seq import Seq2Seq
 
 FORMAT = "seq2seq-gru/1"
 CHECKPOINT_DIR = "checkpoints"
+TRAINING_KEYS = ("optimizer", "scheduler", "progress", "rng")
+
+
+@dataclass
+class Checkpoint:
+    """A checkpoint as read: the run's config (plain values), tokenizer and weights, and for a
+    training checkpoint what resuming needs (optimizer, scheduler, progress, rng)."""
+
+    path: Path
+    config: dict
+    tokenizer: Tokenizer
+    weights: dict[str, torch.Tensor]
+    training: dict | None = None
+    averaged_from: list[str] | None = None
+
+    def to_dict(self) -> dict:
+        """The file's contents."""
+        payload = {"format": FORMAT, "config": self.config,
+                   "tokenizer": {"src": self.tokenizer.src_proto, "tgt": self.tokenizer.tgt_proto},
+                   "model": self.weights}
+        if self.training is not None:
+            payload.update(self.training)
+        if self.averaged_from is not None:
+            payload["averaged_from"] = self.averaged_from
+        return payload
+
+    def model_config(self) -> ModelConfig:
+        """The saved model config, typed (a damaged one is a one-line error)."""
+        from seq2seq.overrides import typed
+
+        return typed(ModelConfig, self.config.get("model", {}), f"{self.path}: model config")
+
+    def build(self, model_cfg: ModelConfig | None = None) -> Seq2Seq:
+        """The model (of model_cfg, which may differ only in layout and dropout; default: the
+        saved one) with these weights, in eval mode, on the CPU."""
+        model = build_model(model_cfg or self.model_config(), self.tokenizer)
+        load_weights(model, self.weights, self.path)
+        return model.eval()
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -37,12 +76,12 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def save_atomic(payload: dict, path: Path) -> None:
-    """Write payload so that path always holds a complete checkpoint (temp, fsync, rename)."""
+def save_atomic(checkpoint: Checkpoint, path: Path) -> None:
+    """Write checkpoint so that path always holds a complete file (temp, fsync, rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     with open(tmp, "wb") as f:
-        torch.save(payload, f)
+        torch.save(checkpoint.to_dict(), f)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -55,8 +94,6 @@ def link_atomic(source: Path, path: Path) -> None:
     try:
         os.link(source, tmp)
     except OSError:
-        import shutil
-
         shutil.copyfile(source, tmp)
     os.replace(tmp, path)
     _fsync_dir(path.parent)
@@ -85,10 +122,15 @@ def resolve(path: str | Path, which: str = "best") -> Path:
     return path
 
 
-def load(path: Path) -> dict:
-    """Read a checkpoint with torch.load(weights_only=True); anything else is a one-line error."""
+def run_of(path: Path) -> Path:
+    """The run directory a checkpoint file belongs to (its folder when not in checkpoints/)."""
+    return path.parent.parent if path.parent.name == CHECKPOINT_DIR else path.parent
+
+
+def _read(path: Path) -> Any:
+    """torch.load(weights_only=True): the one place a checkpoint file is read."""
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         found = re.search(r"GLOBAL ([\w.]+)", str(exc))
         what = f" ({found.group(1)})" if found else ""
@@ -97,43 +139,50 @@ def load(path: Path) -> dict:
             "when loaded; only plain tensors and values load (torch.load weights_only=True)"
         ) from exc
     except Exception as exc:  # a corrupted file can make torch.load raise almost anything
+        lines = str(exc).strip().splitlines()
+        why = lines[0][:200] if lines else type(exc).__name__
+        size = path.stat().st_size if path.is_file() else 0
         raise UserError(
-            f"{path}: not a readable checkpoint (truncated or corrupted?): "
-            f"{str(exc).splitlines()[0][:200]}"
+            f"{path}: not a readable checkpoint ({'empty file' if not size else why}; "
+            "truncated or corrupted?)"
         ) from exc
+
+
+def _tokenizer(payload: dict, path: Path) -> Tokenizer:
+    """The checkpoint's tokenizer; failing that, the run directory's tokenizer/ folder."""
+    tok = payload["tokenizer"]
+    if not tok:
+        try:
+            return Tokenizer.load(run_of(path) / "tokenizer")
+        except UserError as exc:
+            raise UserError(
+                f"{path}: the checkpoint holds no tokenizer and the run's is missing: {exc}"
+            ) from exc
+    try:
+        return Tokenizer(tok["src"], tok.get("tgt"))
+    except (KeyError, TypeError, AttributeError, UserError) as exc:
+        raise UserError(f"{path}: the checkpoint's tokenizer model is unreadable ({exc})") from exc
+
+
+def load(path: Path) -> Checkpoint:
+    """Read a checkpoint file once; anything that is not one is a one-line error."""
+    payload = _read(path)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise UserError(f"{path}: not a {FORMAT} checkpoint")
     for key in ("config", "tokenizer", "model"):
         if key not in payload:
             raise UserError(f"{path}: checkpoint lacks its {key!r} entry")
-    return payload
-
-
-def tokenizer_payload(tokenizer: Tokenizer) -> dict:
-    return {"src": tokenizer.src_proto, "tgt": tokenizer.tgt_proto}
-
-
-def tokenizer_of(payload: dict, path: Path) -> Tokenizer:
-    tok = payload["tokenizer"]
-    try:
-        return Tokenizer(tok["src"], tok.get("tgt"))
-    except (KeyError, TypeError, UserError) as exc:
-        raise UserError(f"{path}: the checkpoint's tokenizer model is unreadable ({exc})") from exc
-
-
-@dataclass
-class Loaded:
-    """A model ready to translate, with what it was trained from."""
-
-    model: Seq2Seq | Ensemble
-    tokenizer: Tokenizer
-    config: dict  # the run's config as saved (the first model's, in an ensemble)
-    path: Path
-    parameters: int = 0  # trainable parameters (shared ones once), counted before quantisation
-    members: list[Path] = field(default_factory=list)  # every model's checkpoint, path first
+    training = {k: payload[k] for k in TRAINING_KEYS if k in payload}
+    return Checkpoint(
+        path=path, config=payload["config"], tokenizer=_tokenizer(payload, path),
+        weights=payload["model"],
+        training=training if len(training) == len(TRAINING_KEYS) else None,
+        averaged_from=payload.get("averaged_from"),
+    )
 
 
 def build_model(cfg: ModelConfig, tokenizer: Tokenizer) -> Seq2Seq:
+    """A freshly initialised model of cfg, sized by the tokenizer's vocabularies."""
     return Seq2Seq(
         cfg,
         src_vocab=tokenizer.src_vocab_size,

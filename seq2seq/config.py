@@ -150,6 +150,10 @@ class TrainConfig:
     label_smoothing: float = _num(0.1, lo=0.0, hi=1.0, hi_open=True)
     accumulate: int = _num(1, lo=1)
     teacher_forcing: float = _num(1.0, lo=0.0, hi=1.0)
+    # false: the decoder's step loop even where the fast path applies (same numbers, slower)
+    fast_path: bool = True
+    # fp32 loss: target tokens scored at a time (0: whole logits at once)
+    loss_chunk: int = _num(512, lo=0)
     max_steps: int = _num(0, lo=0)  # 0: no bound
     max_epochs: int = _num(30, lo=0)  # 0: no bound
     max_minutes: float = _num(0.0, lo=0.0)  # 0: no bound

@@ -9,7 +9,7 @@ from seq2seq.config import EvaluateApp
 @hydra_app("evaluate")
 def main(cfg: EvaluateApp) -> None:
     """Translate the run's validation and test splits (or `splits=[...]`) and score them."""
-    from seq2seq.evaluation import evaluate  # torch loads only once the config is sound
+    from seq2seq.evaluation.splits import evaluate  # torch loads only once the config is sound
 
     evaluate(cfg, command_line_overrides())
 

@@ -38,17 +38,31 @@ def explicit_keys(overrides: list[str], sections: tuple[str, ...]) -> list[str]:
     return keys
 
 
+def explicit_values(composed: Any, overrides: list[str], sections: tuple[str, ...]) -> dict:
+    """{dotted key: value} of composed (this command's config) at each key (or whole section)
+    that the command line set within sections."""
+    current = OmegaConf.structured(composed)
+    values = {}
+    for key in explicit_keys(overrides, sections):
+        value = OmegaConf.select(current, key)
+        values[key] = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
+    return values
+
+
+def apply(saved: dict, changes: dict[str, Any]) -> dict:
+    """A copy of saved (plain dict) with each dotted key of changes set to its value."""
+    result = copy.deepcopy(saved)
+    for key, value in changes.items():
+        _set(result, key, copy.deepcopy(value))
+    return result
+
+
 def merge_explicit(
     saved: dict, composed: Any, overrides: list[str], sections: tuple[str, ...]
 ) -> dict:
     """saved (plain dict) with the values of composed (this command's config) at each key the
     command line set within sections."""
-    result = copy.deepcopy(saved)
-    current = OmegaConf.structured(composed)
-    for key in explicit_keys(overrides, sections):
-        value = OmegaConf.select(current, key)
-        _set(result, key, OmegaConf.to_container(value) if OmegaConf.is_config(value) else value)
-    return result
+    return apply(saved, explicit_values(composed, overrides, sections))
 
 
 def architecture_differences(saved: ModelConfig, wanted: ModelConfig) -> list[str]:
@@ -82,13 +96,12 @@ def typed(section_cls: type, values: dict, prefix: str) -> Any:
         raise UserError(f"{prefix}: {describe_config_error(exc)}") from exc
 
 
-def model_for_checkpoint(saved: dict, composed: Any, overrides: list[str]) -> ModelConfig:
-    """The checkpoint's model config (saved) with the model overrides of this command line
-    (whose composed app config has a .model section), which may only change layout and
-    dropout: a weight-shaping change is a one-line error."""
-    saved_model = typed(ModelConfig, saved, "checkpoint model config")
-    merged = merge_explicit({"model": saved}, composed, overrides, ("model",))
-    wanted = typed(ModelConfig, merged["model"], "model")
+def model_for_checkpoint(saved: dict, changes: dict[str, Any], where: str) -> ModelConfig:
+    """The checkpoint's model config (saved) with changes ({"model.KEY": value}, as the command
+    line or an API caller gives them), which may only change layout and dropout: a
+    weight-shaping change is a one-line error. where names the checkpoint in messages."""
+    saved_model = typed(ModelConfig, saved, f"{where}: model config")
+    wanted = typed(ModelConfig, apply({"model": saved}, changes)["model"], "model")
     diffs = architecture_differences(saved_model, wanted)
     if diffs:
         raise UserError(

@@ -11,19 +11,19 @@ from seq2seq.config import TranslateApp
 @hydra_app("translate")
 def main(cfg: TranslateApp) -> None:
     """Translate from run_dir=PATH or checkpoint=PATH."""
-    from seq2seq.inference import open_model  # torch loads only once the config is sound
-    from seq2seq.translator import Translator
+    # torch loads only once the config is sound
+    from seq2seq.decoding.loading import open_configured
+    from seq2seq.decoding.translation import Translator
 
-    loaded = open_model(cfg, command_line_overrides())
-    max_src_len = cfg.max_src_len or loaded.config["data"]["max_len"]
-    translator = Translator(loaded.model, loaded.tokenizer, cfg.decode, max_src_len)
+    translator = Translator(open_configured(cfg, command_line_overrides()), cfg.decode,
+                            cfg.max_src_len)
     interactive = cfg.input is None and cfg.output is None and sys.stdin.isatty()
     if interactive:
-        from seq2seq.session import Session
+        from seq2seq.frontends.session import Session
 
         status = Session(translator, show_scores=cfg.show_scores, show_time=cfg.show_time).run()
         sys.exit(status)
-    from seq2seq.pipe import translate_stream
+    from seq2seq.frontends.pipe import translate_stream
 
     translate_stream(translator, cfg.input, cfg.output, cfg.show_scores)
 

@@ -74,16 +74,11 @@ def trained_run(mirror, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def trained_model(trained_run):
     """(model, tokenizer, val source ids, val references) of the trained run."""
-    from seq2seq import checkpoint as ckpt
-    from seq2seq.config import ModelConfig
     from seq2seq.data.corpus import read_lines
-    from seq2seq.overrides import typed
+    from seq2seq.decoding.loading import open_model
 
-    payload = ckpt.load(trained_run / "checkpoints" / "best.pt")
-    tokenizer = ckpt.tokenizer_of(payload, trained_run)
-    model = ckpt.build_model(typed(ModelConfig, payload["config"]["model"], "model"), tokenizer)
-    model.load_state_dict(payload["model"])
-    model.eval()
+    loaded = open_model(trained_run, device="cpu")
+    model, tokenizer = loaded.model, loaded.tokenizer
     val_de = read_lines(MIRROR / "val.de.gz")
     val_en = read_lines(MIRROR / "val.en.gz")
     return model, tokenizer, tokenizer.encode_src(val_de), val_en

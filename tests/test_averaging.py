@@ -11,8 +11,8 @@ from conftest import REPO, run_module
 from training import train_config
 
 from seq2seq import checkpoint as ckpt
-from seq2seq.averaging import average_run
 from seq2seq.errors import UserError
+from seq2seq.training.averaging import average_run
 from seq2seq.training.run import run_training
 
 
@@ -26,10 +26,10 @@ def test_average_of_last_checkpoints_loads_and_translates(tmp_path):
                              "--last", "3"], cwd=REPO, capture_output=True, text=True)
     assert script.returncode == 0, script.stderr
     averaged = ckpt.load(run / "checkpoints" / "averaged.pt")
-    parts = [ckpt.load(run / "checkpoints" / name)["model"] for name in steps]
-    for key, value in averaged["model"].items():
+    parts = [ckpt.load(run / "checkpoints" / name).weights for name in steps]
+    for key, value in averaged.weights.items():
         torch.testing.assert_close(value, sum(p[key] for p in parts) / 3)
-    assert len(averaged["averaged_from"]) == 3
+    assert len(averaged.averaged_from) == 3
     proc = run_module("seq2seq.translate", f"run_dir={run}", "which=averaged", "decode=greedy",
                       input="Ein Hund läuft.\nZwei Kinder spielen.\n")
     assert proc.returncode == 0, proc.stderr

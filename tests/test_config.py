@@ -15,7 +15,7 @@ from seq2seq.config import APP_SCHEMAS
 # every console script with a Hydra config joins these lists as it arrives
 ENTRY_MODULES = {
     "prepare": "seq2seq.prepare",
-    "inspect": "seq2seq.inspect",
+    "inspect": "seq2seq.inspect_model",
     "train": "seq2seq.train",
     "evaluate": "seq2seq.evaluate",
     "translate": "seq2seq.translate",

@@ -75,11 +75,12 @@ def test_ranks_agree_and_one_step_equals_one_process_with_the_whole_batch(tmp_pa
     torch.set_num_threads(1)
     cfg, ov = train_config(tmp_path / "one", "train.max_steps=1", "train.accumulate=2")
     run_training(cfg, tmp_path / "one" / "run", ov)
-    one = ckpt.load(tmp_path / "one" / "run" / "checkpoints" / "last.pt")["model"]
+    one = ckpt.load(tmp_path / "one" / "run" / "checkpoints" / "last.pt").weights
     worst = max(float((one[k] - two["params"][k]).abs().max()) for k in one)
     print(f"largest parameter difference, 2 processes vs 1: {worst:.2e}")
     assert worst < 1e-5
-    loss = lambda run: [r["loss"] for r in read(run / "metrics.jsonl") if r["kind"] == "train"]  # noqa: E731
+    loss = lambda run: [r["smoothed_loss"] for r in read(run / "metrics.jsonl")  # noqa: E731
+                        if r["kind"] == "train"]
     assert loss(tmp_path / "two" / "run") == pytest.approx(loss(tmp_path / "one" / "run"), abs=1e-6)
 
 
@@ -99,7 +100,8 @@ def _torchrun(run, cache, *extra: str) -> subprocess.Popen:
 
 
 def _losses(run) -> list[tuple[int, float]]:
-    return [(r["step"], r["loss"]) for r in read(run / "metrics.jsonl") if r["kind"] == "train"]
+    return [(r["step"], r["smoothed_loss"]) for r in read(run / "metrics.jsonl")
+            if r["kind"] == "train"]
 
 
 @pytest.mark.slow
@@ -123,8 +125,8 @@ def test_torchrun_rank0_writes_and_resume_continues_exactly(tmp_path):
     assert [s for s, _ in _losses(tmp_path / "straight")] == list(range(1, 9))
     a = ckpt.load(tmp_path / "straight" / "checkpoints" / "last.pt")
     b = ckpt.load(tmp_path / "split" / "checkpoints" / "last.pt")
-    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
-    assert len(a["rng"]["ranks"]) == 2
+    assert all(torch.equal(a.weights[k], b.weights[k]) for k in a.weights)
+    assert len(a.training["rng"]["ranks"]) == 2
     names = sorted(p.name for p in (tmp_path / "straight").iterdir())
     assert names == [".hydra", "checkpoints", "config.yaml", "metrics.jsonl", "tokenizer",
                      "train.log", "valid_hypotheses.txt"]

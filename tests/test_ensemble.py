@@ -6,8 +6,8 @@ import pytest
 import torch
 from modelling import V_TGT, build, model_config, random_batch
 
+from seq2seq.decoding.search import SearchSettings, beam_search, greedy
 from seq2seq.model.ensemble import Ensemble
-from seq2seq.search import SearchSettings, beam_search, greedy
 
 BAHDANAU = (
     "model.decoder.attention=bahdanau",

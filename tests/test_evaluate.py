@@ -15,7 +15,7 @@ from conftest import MIRROR, run_module
 
 from seq2seq import checkpoint as ckpt
 from seq2seq.config import DecodeConfig, EvaluateApp
-from seq2seq.evaluation import decode_tag
+from seq2seq.evaluation.splits import decode_tag
 
 
 def _evaluate(*args: str):
@@ -109,7 +109,7 @@ def test_bad_inputs(trained_run, tmp_path):
     data = good.read_bytes()
     (tmp_path / "truncated.pt").write_bytes(data[: len(data) // 3])
     (tmp_path / "garbage.pt").write_bytes(b"this is not a checkpoint")
-    payload = ckpt.load(good)
+    payload = ckpt.load(good).to_dict()
     payload["tokenizer"] = {}
     torch.save(payload, tmp_path / "no_tokenizer.pt")
     (tmp_path / "t.de").write_text("eins\nzwei\n")
@@ -140,7 +140,7 @@ def test_checkpoint_path_and_tokenizer_fallback(trained_run, tmp_path):
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
     shutil.copytree(trained_run / "tokenizer", run / "tokenizer")
-    payload = ckpt.load(trained_run / "checkpoints" / "best.pt")
+    payload = ckpt.load(trained_run / "checkpoints" / "best.pt").to_dict()
     payload["tokenizer"] = {}
     torch.save(payload, run / "checkpoints" / "best.pt")
     proc = _evaluate(
@@ -205,7 +205,7 @@ def test_an_ensemble_of_a_run_with_itself_translates_as_the_run(trained_run, gre
 
 
 def test_ensemble_members_are_checked(trained_run, small_tokenizer, tmp_path):
-    payload = ckpt.load(trained_run / "checkpoints" / "best.pt")
+    payload = ckpt.load(trained_run / "checkpoints" / "best.pt").to_dict()
     payload["tokenizer"] = {"src": small_tokenizer.src_proto}
     torch.save(payload, tmp_path / "other_tokenizer.pt")
     cases = [

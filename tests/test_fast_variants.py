@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import torch
 
-from seq2seq.inference import quantize_int8
-from seq2seq.search import SearchSettings
-from seq2seq.translator import translate_ids
+from seq2seq.decoding.loading import quantize_int8
+from seq2seq.decoding.search import SearchSettings
+from seq2seq.decoding.translation import translate_ids
 
 N = 100
 

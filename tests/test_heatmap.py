@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from seq2seq.heatmap import render_text
+from seq2seq.frontends.heatmap import render_text
 
 
 def test_text_heatmap_marks_each_rows_peak():

@@ -13,7 +13,7 @@ from seq2seq.model.summary import describe, gru_shapes
 
 def test_inspect_output_for_the_bahdanau_config():
     proc = run_module(
-        "seq2seq.inspect",
+        "seq2seq.inspect_model",
         "model=bahdanau",
         "model.encoder.gru.batch_first=false",
         "tokenizer.vocab_size=8000",

@@ -9,7 +9,7 @@ import sys
 import pytest
 from conftest import REPO
 
-from seq2seq.results import rows, train_minutes
+from seq2seq.evaluation.table import rows, train_minutes
 
 
 def _evaluation(run, name, bleu, ensemble=None):

@@ -6,8 +6,8 @@ import pytest
 import torch
 from modelling import build, model_config, random_batch
 
-from seq2seq.search import SearchSettings, beam_search, greedy, max_lengths
-from seq2seq.translator import translate_ids
+from seq2seq.decoding.search import SearchSettings, beam_search, greedy, max_lengths
+from seq2seq.decoding.translation import translate_ids
 
 N = 200
 

@@ -7,8 +7,8 @@ import torch
 from modelling import model_config
 
 from seq2seq.data.batching import collate
+from seq2seq.decoding.search import SearchSettings, greedy
 from seq2seq.model.seq2seq import Seq2Seq
-from seq2seq.search import SearchSettings, greedy
 
 PAD, BOS, EOS, V = 0, 2, 3, 16
 STEPS = 450

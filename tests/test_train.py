@@ -24,7 +24,8 @@ RANDOM = [
 
 
 def _losses(run) -> list[tuple[int, float]]:
-    return [(r["step"], r["loss"]) for r in read(run / "metrics.jsonl") if r["kind"] == "train"]
+    return [(r["step"], r["smoothed_loss"]) for r in read(run / "metrics.jsonl")
+            if r["kind"] == "train"]
 
 
 def _validations(run) -> list[tuple[int, float]]:
@@ -32,7 +33,7 @@ def _validations(run) -> list[tuple[int, float]]:
 
 
 def _params(run) -> dict[str, torch.Tensor]:
-    return ckpt.load(run / "checkpoints" / "last.pt")["model"]
+    return ckpt.load(run / "checkpoints" / "last.pt").weights
 
 
 def _train(tmp_path, name, *overrides):
@@ -51,7 +52,7 @@ def test_repeatable_and_exact_resume_mid_epoch(tmp_path):
     assert 20 < epoch_end < 40, "the stop at step 20 falls mid-epoch, the resume crosses an epoch"
 
     split = _train(tmp_path, "split", *RANDOM, "train.max_steps=20")
-    progress = ckpt.load(split / "checkpoints" / "last.pt")["progress"]
+    progress = ckpt.load(split / "checkpoints" / "last.pt").training["progress"]
     assert progress["step"] == 20 and progress["batch"] > 0 and progress["epoch"] == 0
     # as a user resumes: the saved config supplies everything not given again
     cfg, ov = train_config(tmp_path, "train.max_steps=40", f"train.resume={split}", tiny=False)
@@ -85,7 +86,7 @@ def test_loss_halves_and_validation_bleu_is_logged(tmp_path):
     steps = [r["step"] for r in valid]  # every 150 steps and at each epoch end (50 steps)
     assert steps == [50, 100, 150, 200, 250, 300]
     assert all(0 <= r["bleu"] <= 100 and r["ppl"] > 1 for r in valid)
-    assert valid[-1]["loss"] < valid[0]["loss"] and valid[-1]["bleu"] > valid[0]["bleu"]
+    assert valid[-1]["nll"] < valid[0]["nll"] and valid[-1]["bleu"] > valid[0]["bleu"]
     assert (run / "checkpoints" / "best.pt").is_file()
     print(f"loss {losses[0][1]:.2f} -> {last:.2f}; valid BLEU {valid[-1]['bleu']:.2f}")
 
@@ -93,10 +94,10 @@ def test_loss_halves_and_validation_bleu_is_logged(tmp_path):
 def test_checkpoint_describes_itself(tmp_path):
     run = _train(tmp_path, "run", "train.max_steps=3", "train.save_every=1", "train.keep_last=2")
     payload = ckpt.load(run / "checkpoints" / "last.pt")
-    assert payload["config"]["model"]["encoder"]["gru"]["hidden_size"] == 32
-    assert payload["progress"]["step"] == 3
-    assert {"optimizer", "scheduler", "rng", "tokenizer"} <= payload.keys()
-    tok = ckpt.tokenizer_of(payload, run)
+    assert payload.config["model"]["encoder"]["gru"]["hidden_size"] == 32
+    assert payload.training["progress"]["step"] == 3
+    assert {"optimizer", "scheduler", "rng"} <= payload.training.keys()
+    tok = payload.tokenizer
     assert tok.src_vocab_size == 500
     assert sorted(p.name for p in (run / "checkpoints").glob("step_*.pt")) == [
         "step_00000002.pt",
@@ -113,14 +114,14 @@ def test_nonfinite_losses_skip_then_abort(tmp_path, monkeypatch):
     def poisoned(*args, **kw):
         return real(*args, **kw) * float("nan")
 
-    monkeypatch.setattr("seq2seq.training.loop.batch_loss", poisoned)
+    monkeypatch.setattr("seq2seq.training.step.batch_loss", poisoned)
     cfg, ov = train_config(tmp_path, "train.max_steps=10", "train.max_nonfinite=3")
     before = None
     with pytest.raises(UserError, match="3 non-finite losses in a row at step 1"):
         before = run_training(cfg, tmp_path / "run", ov)
     assert before is None
     saved = ckpt.load(tmp_path / "run" / "checkpoints" / "last.pt")
-    assert saved["progress"]["step"] == 0  # the untouched initial checkpoint is still there
+    assert saved.training["progress"]["step"] == 0  # the untouched initial checkpoint is there
 
 
 class _Evil:
@@ -191,16 +192,16 @@ def test_training_time_adds_up_over_resumes_and_bounds_max_minutes(tmp_path):
     assert elapsed == sorted(elapsed) and elapsed[-1] > 0
     last = run / "checkpoints" / "last.pt"
     payload = ckpt.load(last)
-    assert payload["progress"]["seconds"] == pytest.approx(elapsed[-1], abs=0.01)
+    assert payload.training["progress"]["seconds"] == pytest.approx(elapsed[-1], abs=0.01)
     # as if the run had already trained for 10 minutes before this checkpoint
-    payload["progress"]["seconds"] = 600.0
+    payload.training["progress"]["seconds"] = 600.0
     ckpt.save_atomic(payload, last)
     cfg, ov = train_config(tmp_path, "train.max_steps=50", "train.max_minutes=10",
                            f"train.resume={run}")
     run_training(cfg, run, ov)
     # the bound was already reached: no further step, though max_steps allows 47 more
     assert max(r["step"] for r in read(run / "metrics.jsonl")) == 3
-    assert ckpt.load(last)["progress"]["seconds"] >= 600.0
+    assert ckpt.load(last).training["progress"]["seconds"] >= 600.0
 
     cfg, ov = train_config(tmp_path, "train.max_steps=5", "train.max_minutes=11",
                            f"train.resume={run}")

@@ -59,7 +59,7 @@ def test_sigterm_saves_and_names_resume_command(tmp_path):
     assert "SIGTERM: finishing this step, then saving a checkpoint" in err
     command = re.search(r"resume with: (seq2seq-train .*)", err).group(1)
     assert command == f"seq2seq-train hydra.run.dir={run} train.resume={run}"
-    saved = ckpt.load(run / "checkpoints" / "last.pt")["progress"]["step"]
+    saved = ckpt.load(run / "checkpoints" / "last.pt").training["progress"]["step"]
     assert saved == len(_train_records(run)) >= 5
     # the printed command continues the run (as a module, with the test's cache)
     args = command.split()[1:] + [f"data.cache_dir={cache}", f"train.max_steps={saved + 3}"]
@@ -89,7 +89,7 @@ def test_sigkill_at_random_moments_leaves_loadable_checkpoint(tmp_path):
         proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL, proc.stderr.read()
         payload = ckpt.load(run / "checkpoints" / "last.pt")  # complete, loadable
-        steps_seen.append(payload["progress"]["step"])
+        steps_seen.append(payload.training["progress"]["step"])
     assert killed_mid_write >= 1, "no kill landed during a checkpoint write"
     assert steps_seen == sorted(steps_seen) and steps_seen[-1] > 0
     final = _start(

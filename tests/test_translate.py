@@ -107,7 +107,7 @@ def test_an_ensemble_translates_as_evaluate_decodes_it(trained_run, tmp_path):
 
     from seq2seq import checkpoint as ckpt
 
-    payload = ckpt.load(trained_run / "checkpoints" / "best.pt")
+    payload = ckpt.load(trained_run / "checkpoints" / "best.pt").to_dict()
     g = torch.Generator().manual_seed(0)
     payload["model"] = {k: v + 0.05 * torch.randn(v.shape, generator=g) if v.is_floating_point()
                         else v for k, v in payload["model"].items()}

@@ -187,8 +187,10 @@ class Decoder(nn.Module):
         teacher_forcing: float = 1.0,
         positions: torch.Tensor | None = None,
         project: bool = True,
+        fast_path: bool = True,
     ) -> DecoderOutput:
-        """Teacher-forced decoding of tgt_in (B, T): the fast path where it applies."""
-        if self.fast_path and teacher_forcing >= 1.0:
+        """Teacher-forced decoding of tgt_in (B, T): the fast path where it applies (and
+        fast_path allows it), else the step loop."""
+        if fast_path and self.fast_path and teacher_forcing >= 1.0:
             return self.forward_parallel(tgt_in, state, memory, positions, project)
         return self.forward_steps(tgt_in, state, memory, teacher_forcing, positions, project)

@@ -53,9 +53,11 @@ class Seq2Seq(nn.Module):
         teacher_forcing: float = 1.0,
         positions: torch.Tensor | None = None,
         project: bool = True,
+        fast_path: bool = True,
     ) -> DecoderOutput:
         """src (B, S), src_lengths (B,), tgt_in (B, T) -> logits (B, T, V), attention (B, T, S);
         with positions (B, T) bool the logits are only those positions' (N, V); with
-        project=False, features (B, T, H) or (N, H) instead of logits (for the chunked loss)."""
+        project=False, features (B, T, H) or (N, H) instead of logits (for the chunked loss);
+        fast_path=False forces the decoder's step loop."""
         memory, state = self.encode(src, src_lengths)
-        return self.decoder(tgt_in, state, memory, teacher_forcing, positions, project)
+        return self.decoder(tgt_in, state, memory, teacher_forcing, positions, project, fast_path)

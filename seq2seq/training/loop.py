@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from contextlib import nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -23,31 +21,16 @@ from seq2seq import checkpoint as ckpt
 from seq2seq.config import TrainApp
 from seq2seq.data.batching import Batch, collate, token_batches
 from seq2seq.data.pipeline import Prepared
-from seq2seq.devices import pick_precision
 from seq2seq.errors import UserError
 from seq2seq.training.distributed import Ranks, shard
-from seq2seq.training.loss import batch_loss
-from seq2seq.training.metrics import MetricsLog
+from seq2seq.training.metrics import MetricsLog, Throughput
 from seq2seq.training.optim import Schedule, budget_used, build_optimizer
 from seq2seq.training.saving import Checkpoints, Progress, TrainingState
 from seq2seq.training.signals import StopRequest
+from seq2seq.training.step import StepResult, TrainingStep
 from seq2seq.training.validate import validate
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Throughput:
-    """Target tokens trained since a moment, for the tokens/s shown and logged."""
-
-    tokens: int = 0
-    since: float = field(default_factory=time.perf_counter)
-
-    def rate(self) -> float:
-        return self.tokens / max(time.perf_counter() - self.since, 1e-9)
-
-    def restart(self) -> None:
-        self.tokens, self.since = 0, time.perf_counter()
 
 
 class Trainer:
@@ -69,24 +52,21 @@ class Trainer:
         self.started, self.seconds_before = time.monotonic(), 0.0
         self.seconds = 0.0  # training seconds as all ranks agree (stop_reason)
         self.epoch_length = 1  # this rank's batches in the current epoch
-        self.precision = pick_precision(self.tc.precision, device, "train.precision")
-        self.autocast = (torch.autocast(device.type, dtype=torch.bfloat16)
-                         if self.precision == "bf16" else nullcontext())
-        # bf16 projects whole logits under autocast; fp32 scores them a chunk at a time
-        self.chunked_loss = self.precision == "fp32"
+        self.step = TrainingStep(self.tc, self.net, model, optimizer, self.sp.pad, device, ranks)
+        self.precision = self.step.precision
 
     @property
     def progress(self) -> Progress:
         return self.state.progress
 
-    def restore(self, payload: dict, path: Path) -> None:
-        self.checkpoints.restore(self.state, payload, path)
+    def restore(self, checkpoint: ckpt.Checkpoint) -> None:
+        self.checkpoints.restore(self.state, checkpoint)
         self.started, self.seconds_before = time.monotonic(), self.progress.seconds
         if self.metrics:
             self.metrics.truncate_after(self.progress.step)
         p = self.progress
-        log.info("resumed from %s at step %d (epoch %d, batch %d)", path, p.step, p.epoch + 1,
-                 p.batch)
+        log.info("resumed from %s at step %d (epoch %d, batch %d)", checkpoint.path, p.step,
+                 p.epoch + 1, p.batch)
 
     def elapsed(self) -> float:
         """Seconds this run has trained, earlier sessions included; also kept in progress."""
@@ -105,33 +85,16 @@ class Trainer:
         return collate([train.src_ids[i] for i in indices], [train.tgt_ids[i] for i in indices],
                        indices, pad_id=self.sp.pad, bos_id=self.sp.bos, eos_id=self.sp.eos)
 
-    def train_step(self, group: list[Batch]) -> tuple[float, int] | None:
-        """One optimiser update over group (gradient accumulation; all ranks' batches form the
-        update): (mean loss per target token, target tokens), or None if skipped as non-finite."""
-        local = sum(int((b.tgt_out != self.sp.pad).sum()) for b in group)
-        (n_tokens,) = self.ranks.all_sum([local])
-        # DDP averages gradients over ranks; scaled so, the update is that of one big batch
-        scale = self.ranks.world / n_tokens
-        state = self.state
-        state.optimizer.zero_grad(set_to_none=True)
-        total = 0.0
-        for i, b in enumerate(group):
-            b = b.to(self.device)
-            syncing = i == len(group) - 1 or not self.ranks.active
-            with nullcontext() if syncing else self.net.no_sync():
-                with self.autocast:
-                    loss = batch_loss(self.net, b, self.sp.pad, self.tc.label_smoothing,
-                                      self.tc.teacher_forcing, chunked=self.chunked_loss)
-                (loss * scale).backward()
-            total += float(loss.detach())
-        norm = torch.nn.utils.clip_grad_norm_(
-            state.model.parameters(), self.tc.clip_norm if self.tc.clip_norm > 0 else math.inf)
-        (total,) = self.ranks.all_sum([total])
-        if not (math.isfinite(total) and math.isfinite(float(norm))):
-            state.optimizer.zero_grad(set_to_none=True)
-            return None
-        state.optimizer.step()
-        return total / n_tokens, int(n_tokens)
+    def update(self, group: list[Batch]) -> StepResult | None:
+        """One step of the loop less its logging, validation and saving: the optimiser update
+        over group, counted, then the schedule's step; None if skipped as non-finite. (The
+        benchmark times exactly this.)"""
+        result = self.step(group)
+        if result is not None:
+            p = self.progress
+            p.step, p.nonfinite, p.tokens = p.step + 1, 0, p.tokens + result.tokens
+            self.state.schedule.after_step(self.budget_spent())
+        return result
 
     def after_nonfinite(self) -> None:
         p = self.progress
@@ -153,9 +116,9 @@ class Trainer:
         if self.ranks.main:
             result = validate(state.model, self.data.valid, self.data.tokenizer, self.cfg.decode,
                               self.tc.max_tokens, self.device)
-            numbers = [result.bleu, result.loss, result.ppl, result.seconds]
+            numbers = [result.bleu, result.nll, result.ppl, result.seconds]
             (self.run / "valid_hypotheses.txt").write_text("\n".join(result.hypotheses) + "\n")
-        bleu, loss, ppl, seconds = self.ranks.from_main(numbers)
+        bleu, nll, ppl, seconds = self.ranks.from_main(numbers)
         improved = bleu > p.best_bleu
         if improved:
             p.best_bleu, p.best_step, p.bad_validations = bleu, p.step, 0
@@ -165,10 +128,10 @@ class Trainer:
         state.schedule.after_validation(bleu)
         lr = state.optimizer.param_groups[0]["lr"]
         epoch = p.epoch + 1 if p.batch else p.epoch  # the epoch under way, or just finished
-        self._log("valid", epoch=epoch, loss=loss, ppl=ppl, bleu=bleu, best_bleu=p.best_bleu,
+        self._log("valid", epoch=epoch, nll=nll, ppl=ppl, bleu=bleu, best_bleu=p.best_bleu,
                   lr=lr, seconds=seconds)
         best = " (best)" if improved else f" (best {p.best_bleu:.2f} at step {p.best_step})"
-        log.info("validation at step %d: loss %.3f, ppl %.2f, BLEU %.2f%s (%.1fs)", p.step, loss,
+        log.info("validation at step %d: nll %.3f, ppl %.2f, BLEU %.2f%s (%.1fs)", p.step, nll,
                  ppl, bleu, best, seconds)
         self.elapsed()
         self.checkpoints.save(state, best=improved)
@@ -206,18 +169,18 @@ class Trainer:
                               epoch=self.progress.epoch)
         return shard(every, self.ranks)
 
-    def after_step(self, loss: float, n_tokens: int, meter: Throughput, bar: tqdm) -> None:
-        """Count the step, log it every train.log_every steps, validate or save when due."""
+    def after_step(self, result: StepResult, meter: Throughput, bar: tqdm) -> None:
+        """Log the step every train.log_every steps; validate or save when due. The training
+        loss is label-smoothed (smoothed_loss, smoothed_ppl); validation's is not (nll, ppl)."""
         p, tc = self.progress, self.tc
-        p.step, p.nonfinite, p.tokens = p.step + 1, 0, p.tokens + n_tokens
-        self.state.schedule.after_step(self.budget_spent())
-        meter.tokens += n_tokens
+        meter.tokens += result.tokens
         if p.step % tc.log_every == 0:
             rate = meter.rate()
             lr = self.state.optimizer.param_groups[0]["lr"]
-            ppl = math.exp(min(loss, 50.0))
-            self._log("train", epoch=p.epoch + 1, loss=loss, ppl=ppl, lr=lr, tokens_per_s=rate)
-            bar.set_postfix(loss=f"{loss:.3f}", ppl=f"{ppl:.1f}", lr=f"{lr:.2e}",
+            ppl = math.exp(min(result.loss, 50.0))
+            self._log("train", epoch=p.epoch + 1, smoothed_loss=result.loss, smoothed_ppl=ppl,
+                      lr=lr, tokens_per_s=rate)
+            bar.set_postfix(smoothed_loss=f"{result.loss:.3f}", lr=f"{lr:.2e}",
                             tok_s=f"{rate:,.0f}", refresh=False)
             meter.restart()
         if tc.valid_every and p.step % tc.valid_every == 0:
@@ -237,13 +200,13 @@ class Trainer:
         meter = Throughput()
         while p.batch < len(batches):
             group = batches[p.batch : p.batch + tc.accumulate]
-            result = self.train_step([self.collate(g) for g in group])
+            result = self.update([self.collate(g) for g in group])
             p.batch += len(group)
             bar.update(len(group))
             if result is None:
                 self.after_nonfinite()
             else:
-                self.after_step(*result, meter, bar)
+                self.after_step(result, meter, bar)
             reason = self.stop_reason(stop)
             if reason:
                 bar.close()

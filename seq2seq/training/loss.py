@@ -86,13 +86,13 @@ def output_loss(
 
 
 def decoder_loss(out: DecoderOutput, output: nn.Linear, tgt_out: torch.Tensor, pad_id: int,
-                 smoothing: float) -> torch.Tensor:
+                 smoothing: float, chunk_rows: int = CHUNK_ROWS) -> torch.Tensor:
     """The summed loss of a teacher-forced DecoderOutput at the real target tokens: from its
     features a chunk at a time if it has them (project=False), else from its logits."""
     if out.features is None:
         return token_loss(out.logits, tgt_out, pad_id, smoothing)
     return output_loss(out.features, output.weight, output.bias, tgt_out[tgt_out != pad_id],
-                       smoothing)
+                       smoothing, chunk_rows)
 
 
 def batch_loss(
@@ -101,12 +101,14 @@ def batch_loss(
     pad_id: int,
     smoothing: float,
     teacher_forcing: float = 1.0,
-    chunked: bool = True,
+    chunk_rows: int = CHUNK_ROWS,
+    fast_path: bool = True,
 ) -> torch.Tensor:
     """The summed training loss of a batch over its real target tokens. net is the Seq2Seq model
-    or its DistributedDataParallel wrapper; chunked=False takes the plain path through whole
-    logits (as bf16 autocast needs: there the projection runs in bf16)."""
+    or its DistributedDataParallel wrapper; chunk_rows=0 takes the plain path through whole
+    logits (as bf16 autocast needs: there the projection runs in bf16); fast_path=False runs
+    the decoder's step loop even where the fast path applies (same numbers)."""
     out = net(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing,
-              positions=batch.tgt_out != pad_id, project=not chunked)
+              positions=batch.tgt_out != pad_id, project=not chunk_rows, fast_path=fast_path)
     output = getattr(net, "module", net).decoder.output
-    return decoder_loss(out, output, batch.tgt_out, pad_id, smoothing)
+    return decoder_loss(out, output, batch.tgt_out, pad_id, smoothing, chunk_rows or CHUNK_ROWS)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,20 @@ class MetricsLog:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+@dataclass
+class Throughput:
+    """Target tokens trained since a moment, for the tokens/s shown and logged."""
+
+    tokens: int = 0
+    since: float = field(default_factory=time.perf_counter)
+
+    def rate(self) -> float:
+        return self.tokens / max(time.perf_counter() - self.since, 1e-9)
+
+    def restart(self) -> None:
+        self.tokens, self.since = 0, time.perf_counter()
 
 
 def read(path: Path) -> list[dict]:

@@ -66,12 +66,11 @@ def train_in_group(
     """Train as one rank of a started process group; the trainer and why it stopped."""
     if ranks.main:
         _check_writable(run)
-    payload = path = tokenizer = None
+    resumed = tokenizer = None
     if cfg.train.resume:
-        path = ckpt.resolve(cfg.train.resume, "last")
-        payload = ckpt.load(path)
-        cfg = resumed_config(payload["config"], cfg, overrides)
-        tokenizer = ckpt.tokenizer_of(payload, path)
+        resumed = ckpt.load(ckpt.resolve(cfg.train.resume, "last"))
+        cfg = resumed_config(resumed.config, cfg, overrides)
+        tokenizer = resumed.tokenizer
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     device = pick_device(cfg.train.device, "train.device")
@@ -91,8 +90,8 @@ def train_in_group(
              f"{sum(p.numel() for p in model.parameters()):,}", len(data.train), device,
              torch.get_num_threads(), trainer.precision, ranks.world,
              "es" if ranks.active else "")
-    if payload is not None:
-        trainer.restore(payload, path)
+    if resumed is not None:
+        trainer.restore(resumed)
     reason = trainer.fit()
     if ranks.main:
         _report(reason, trainer.progress, run, ranks)

@@ -65,17 +65,19 @@ class Checkpoints:
         states = self.ranks.gather(rng.capture())
         if not self.ranks.main:
             return
-        payload = {
-            "format": ckpt.FORMAT,
-            "config": dataclasses.asdict(state.cfg),
-            "tokenizer": ckpt.tokenizer_payload(state.tokenizer),
-            "model": state.model.state_dict(),
-            "optimizer": state.optimizer.state_dict(),
-            "scheduler": state.schedule.state_dict(),
-            "progress": dataclasses.asdict(state.progress),
-            "rng": {"ranks": states},
-        }
-        ckpt.save_atomic(payload, self.last)
+        checkpoint = ckpt.Checkpoint(
+            path=self.last,
+            config=dataclasses.asdict(state.cfg),
+            tokenizer=state.tokenizer,
+            weights=state.model.state_dict(),
+            training={
+                "optimizer": state.optimizer.state_dict(),
+                "scheduler": state.schedule.state_dict(),
+                "progress": dataclasses.asdict(state.progress),
+                "rng": {"ranks": states},
+            },
+        )
+        ckpt.save_atomic(checkpoint, self.last)
         if best:
             ckpt.link_atomic(self.last, self.folder / "best.pt")
         step = state.progress.step
@@ -84,18 +86,19 @@ class Checkpoints:
             for old in sorted(self.folder.glob("step_*.pt"))[: -self.keep_last]:
                 old.unlink()
 
-    def restore(self, state: TrainingState, payload: dict, path: Path) -> None:
+    def restore(self, state: TrainingState, checkpoint: ckpt.Checkpoint) -> None:
         """Continue exactly where the checkpoint left off (same number of processes)."""
-        for key in ("optimizer", "scheduler", "progress", "rng"):
-            if key not in payload:
-                raise UserError(f"{path}: not a training checkpoint (no {key!r}); "
-                                "train.resume needs last.pt, best.pt or step_N.pt of a run")
-        saved = payload["rng"]["ranks"]
+        path, training = checkpoint.path, checkpoint.training
+        if training is None:
+            raise UserError(f"{path}: not a training checkpoint (no optimizer, scheduler, "
+                            "progress or rng); train.resume needs last.pt, best.pt or step_N.pt "
+                            "of a run")
+        saved = training["rng"]["ranks"]
         if len(saved) != self.ranks.world:
             raise UserError(f"{path}: saved by {len(saved)} process(es); resume it with as many "
                             f"(this run has {self.ranks.world})")
-        ckpt.load_weights(state.model, payload["model"], path)
-        state.optimizer.load_state_dict(payload["optimizer"])
-        state.schedule.load_state_dict(payload["scheduler"])
-        state.progress = Progress(**payload["progress"])
+        ckpt.load_weights(state.model, checkpoint.weights, path)
+        state.optimizer.load_state_dict(training["optimizer"])
+        state.schedule.load_state_dict(training["scheduler"])
+        state.progress = Progress(**training["progress"])
         rng.restore(saved[self.ranks.rank])

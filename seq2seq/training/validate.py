@@ -12,16 +12,16 @@ from seq2seq.config import DecodeConfig
 from seq2seq.data.batching import collate, token_batches
 from seq2seq.data.pipeline import Split
 from seq2seq.data.tokenizer import Tokenizer
+from seq2seq.decoding.translation import settings_from, translate_ids
+from seq2seq.evaluation.scoring import bleu
 from seq2seq.model.seq2seq import Seq2Seq
-from seq2seq.scoring import bleu
 from seq2seq.training.loss import token_loss
-from seq2seq.translator import settings_from, translate_ids
 
 
 @dataclass
 class Validation:
-    loss: float  # mean cross-entropy per target token (no label smoothing)
-    ppl: float
+    nll: float  # mean cross-entropy per target token (no label smoothing)
+    ppl: float  # exp(nll)
     bleu: float
     hypotheses: list[str]
     seconds: float
@@ -81,7 +81,7 @@ def validate(
     text = tokenizer.decode_tgt([h[0].tokens for h in hyps])
     model.train(was_training)
     return Validation(
-        loss=loss,
+        nll=loss,
         ppl=math.exp(min(loss, 50.0)),
         bleu=bleu(text, split.tgt_text),
         hypotheses=text,

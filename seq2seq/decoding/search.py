@@ -4,7 +4,13 @@ Beams are folded into the batch dimension (B*K rows); a sentence whose search ha
 retired from the batch at once, so later steps only run the sentences still being searched.
 Scores are sums of log-probabilities divided by the GNMT length penalty ((5 + n) / 6) ** alpha,
 where n counts the generated tokens including EOS. A hypothesis holds at most max_len tokens
-before its EOS, max_len = floor(max_len_a * source_length + max_len_b) per sentence.
+before its EOS, max_len = floor(max_len_a * source_length + max_len_b) per sentence, and at
+least min(min_len, max_len): a min_len above a sentence's cap yields hypotheses of the cap.
+
+Beam search keeps the beam_size best unfinished hypotheses of each sentence and stops that
+sentence once beam_size hypotheses have finished (or its cap is reached); the n_best best of the
+finished ones, by penalised score, are returned. A finished short hypothesis is therefore never
+displaced by longer ones that would only have finished later.
 """
 
 from __future__ import annotations
@@ -49,9 +55,11 @@ def max_lengths(src_lengths: torch.Tensor, settings: SearchSettings) -> torch.Te
 
 
 def _constrain(logp: torch.Tensor, t: int, row_max: torch.Tensor, settings: SearchSettings) -> None:
-    """In place: no EOS before min_len; only EOS once a row reached its max length."""
+    """In place: no EOS before min(min_len, the row's max length); only EOS once a row reached
+    its max length."""
     if t < settings.min_len:
-        logp[:, settings.eos] = -math.inf
+        early = row_max > t  # rows whose cap is still ahead; at the cap EOS is allowed
+        logp[:, settings.eos] = torch.where(early, -math.inf, logp[:, settings.eos])
     full = row_max <= t
     if bool(full.any()):
         eos = logp[:, settings.eos].clone()

@@ -16,32 +16,29 @@ def numbered(run: Path) -> list[Path]:
     return sorted((run / ckpt.CHECKPOINT_DIR).glob("step_*.pt"))
 
 
-def average(paths: list[Path]) -> dict:
+def average(paths: list[Path]) -> ckpt.Checkpoint:
     """A checkpoint whose weights are the mean of those in paths (config and tokenizer from the
     last); integer tensors, if any, are taken from the last."""
     if not paths:
         raise UserError("no checkpoints to average (train with train.save_every=N to keep some)")
-    payloads = [ckpt.load(p) for p in paths]
-    last = payloads[-1]
-    for path, payload in zip(paths, payloads, strict=True):
-        if payload["model"].keys() != last["model"].keys() or any(
-            payload["model"][k].shape != v.shape for k, v in last["model"].items()
+    loaded = [ckpt.load(p) for p in paths]
+    last = loaded[-1].weights
+    for checkpoint in loaded:
+        if checkpoint.weights.keys() != last.keys() or any(
+            checkpoint.weights[k].shape != v.shape for k, v in last.items()
         ):
-            raise UserError(f"{path}: a checkpoint of another architecture than {paths[-1]}")
+            raise UserError(f"{checkpoint.path}: a checkpoint of another architecture than "
+                            f"{paths[-1]}")
     weights = {}
-    for key, value in last["model"].items():
+    for key, value in last.items():
         if value.is_floating_point():
-            stacked = torch.stack([p["model"][key].double() for p in payloads])
+            stacked = torch.stack([c.weights[key].double() for c in loaded])
             weights[key] = stacked.mean(dim=0).to(value.dtype)
         else:
             weights[key] = value.clone()
-    return {
-        "format": ckpt.FORMAT,
-        "config": last["config"],
-        "tokenizer": last["tokenizer"],
-        "model": weights,
-        "averaged_from": [str(p) for p in paths],
-    }
+    return ckpt.Checkpoint(path=paths[-1], config=loaded[-1].config,
+                           tokenizer=loaded[-1].tokenizer, weights=weights,
+                           averaged_from=[str(p) for p in paths])
 
 
 def average_run(run: Path, last_n: int, output: Path | None = None) -> Path:

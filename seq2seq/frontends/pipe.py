@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
+from seq2seq.decoding.translation import Translator
 from seq2seq.errors import UserError
-from seq2seq.translator import Translator
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ import sys
 import time
 from pathlib import Path
 
+from seq2seq.decoding.translation import Translation, Translator
 from seq2seq.errors import UserError
-from seq2seq.heatmap import render_text, save_png
-from seq2seq.translator import Translation, Translator
+from seq2seq.frontends.heatmap import render_text, save_png
 
 HELP = """Type a sentence to translate it. Commands:
   :beam N          beam size N (1 = greedy search)

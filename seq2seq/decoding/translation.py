@@ -1,4 +1,5 @@
-"""Translating many sentences: length-sorted batches, original order restored."""
+"""Translating many sentences: length-sorted batches, original order restored; text in and
+translations out with a loaded model (`Translator`)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from tqdm import tqdm
 
 from seq2seq.config import DecodeConfig
 from seq2seq.data.batching import pad
-from seq2seq.data.tokenizer import SpecialIds, Tokenizer
+from seq2seq.data.tokenizer import SpecialIds
+from seq2seq.decoding.loading import Loaded
+from seq2seq.decoding.search import Hypothesis, SearchSettings, search
 from seq2seq.model.ensemble import Decodable
-from seq2seq.search import Hypothesis, SearchSettings, search
 
 
 def settings_from(
@@ -87,11 +89,11 @@ class Translator:
     """Text in, translations out: a loaded model with its tokenizer and decode settings."""
 
     def __init__(
-        self, model: Decodable, tokenizer: Tokenizer, decode: DecodeConfig, max_src_len: int
+        self, loaded: Loaded, decode: DecodeConfig, max_src_len: int | None = None
     ) -> None:
-        self.model, self.tokenizer, self.decode = model, tokenizer, decode
-        self.max_src_len = max_src_len
-        self.device = next(model.parameters()).device
+        self.loaded, self.tokenizer, self.decode = loaded, loaded.tokenizer, decode
+        # longest source in subwords (default: the run's data.max_len)
+        self.max_src_len = max_src_len or loaded.config["data"]["max_len"]
 
     def encode(self, lines: list[str]) -> tuple[list[list[int]], list[int]]:
         """Subword ids cut to max_src_len, and the original length of each line that was cut."""
@@ -104,29 +106,28 @@ class Translator:
     ) -> list[list[Translation]]:
         """The decode.n_best translations of each source, best first."""
         special = self.tokenizer.special
-        hyps = translate_ids(
-            self.model,
-            src_ids,
-            settings=settings_from(self.decode, special, attention),
-            strategy=self.decode.strategy,
-            batch_size=self.decode.batch_size,
-            pad_id=special.pad,
-            device=self.device,
-            progress=progress,
-        )
-        results = []
-        for ids, nbest in zip(src_ids, hyps, strict=True):
-            src_pieces = self.tokenizer.src_pieces(ids) + ["</s>"]
-            results.append(
-                [
-                    Translation(
-                        text=self.tokenizer.decode_tgt([h.tokens])[0],
-                        score=h.score,
-                        src_pieces=src_pieces,
-                        tgt_pieces=self.tokenizer.tgt_pieces(h.tokens) + ["</s>"],
-                        attention=h.attention,
-                    )
-                    for h in nbest
-                ]
+        with self.loaded.autocast():
+            hyps = translate_ids(
+                self.loaded.model,
+                src_ids,
+                settings=settings_from(self.decode, special, attention),
+                strategy=self.decode.strategy,
+                batch_size=self.decode.batch_size,
+                pad_id=special.pad,
+                device=self.loaded.device,
+                progress=progress,
             )
-        return results
+        return [self._translations(ids, nbest) for ids, nbest in zip(src_ids, hyps, strict=True)]
+
+    def _translations(self, src_ids: list[int], nbest: list[Hypothesis]) -> list[Translation]:
+        src_pieces = self.tokenizer.src_pieces(src_ids) + ["</s>"]
+        return [
+            Translation(
+                text=self.tokenizer.decode_tgt([h.tokens])[0],
+                score=h.score,
+                src_pieces=src_pieces,
+                tgt_pieces=self.tokenizer.tgt_pieces(h.tokens) + ["</s>"],
+                attention=h.attention,
+            )
+            for h in nbest
+        ]

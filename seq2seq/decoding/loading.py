@@ -1,0 +1,138 @@
+"""The one way to open a trained model: a run directory or checkpoint, alone or with an
+ensemble, on a device, at a precision, optionally quantised.
+
+Every command, the Python API, the benchmark and the tests open models through `open_model`.
+Nothing here imports the training loop: a checkpoint holds everything needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from seq2seq import checkpoint as ckpt
+from seq2seq.config import FromCheckpoint
+from seq2seq.data.tokenizer import Tokenizer
+from seq2seq.devices import pick_device
+from seq2seq.errors import UserError
+from seq2seq.model.ensemble import Decodable, Ensemble
+from seq2seq.overrides import explicit_values, model_for_checkpoint
+
+PRECISIONS = ("fp32", "bf16")
+QUANTIZE = ("none", "int8")
+
+
+@dataclass
+class Loaded:
+    """A model ready to translate, with what it was trained from."""
+
+    model: Decodable  # a Seq2Seq, or an Ensemble of several, in eval mode on its device
+    tokenizer: Tokenizer
+    config: dict  # the run's config as saved (the first model's, in an ensemble)
+    path: Path  # the first model's checkpoint file
+    parameters: int = 0  # trainable parameters of all members, counted before quantisation
+    members: list[Path] = field(default_factory=list)  # every model's checkpoint, path first
+    precision: str = "fp32"
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def autocast(self) -> AbstractContextManager:
+        """The context decoding runs in: bf16 autocast, or nothing for fp32."""
+        if self.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return nullcontext()
+
+
+def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
+    """Dynamic int8 quantisation of the GRU and Linear layers (CPU inference)."""
+    from torch.ao.quantization import quantize_dynamic
+
+    return quantize_dynamic(model, {torch.nn.GRU, torch.nn.Linear}, dtype=torch.qint8)
+
+
+def _same_vocabulary(a: Tokenizer, b: Tokenizer) -> bool:
+    return (a.src_proto, a.tgt_proto or a.src_proto) == (b.src_proto, b.tgt_proto or b.src_proto)
+
+
+def _members(paths: list[Path], model_changes: dict[str, Any]) -> tuple[list, Tokenizer, dict]:
+    """Each checkpoint's model (with the layout changes), the first's tokenizer and config;
+    the others must share that tokenizer."""
+    models, first = [], None
+    for path in paths:
+        checkpoint = ckpt.load(path)
+        if first is None:
+            first = checkpoint
+        elif not _same_vocabulary(checkpoint.tokenizer, first.tokenizer):
+            raise UserError(
+                f"ensemble: {path} was trained with another tokenizer than {first.path}; the "
+                "models of an ensemble need the same subword vocabulary"
+            )
+        model_cfg = model_for_checkpoint(checkpoint.config.get("model", {}), model_changes,
+                                         str(path))
+        models.append(checkpoint.build(model_cfg))
+    return models, first.tokenizer, first.config
+
+
+def _check_choice(name: str, value: str, accepted: tuple[str, ...]) -> None:
+    if value not in accepted:
+        raise UserError(f"{name}={value!r}: accepted values are {', '.join(accepted)}")
+
+
+def open_model(
+    source: str | Path,
+    *,
+    which: str = "best",
+    ensemble: Sequence[str | Path] = (),
+    device: str = "auto",
+    precision: str = "fp32",
+    quantize: str = "none",
+    model_changes: dict[str, Any] | None = None,
+) -> Loaded:
+    """The model of source (a run directory, whose checkpoints/WHICH.pt is taken, or a
+    checkpoint file), decoding as one Ensemble with the models of `ensemble` if any, on device
+    (auto: CUDA when there is one), in eval mode. precision: fp32 | bf16 (autocast while
+    decoding); quantize: none | int8 (dynamic, CPU only). model_changes ({"model.KEY": value})
+    may change layout and dropout, not the weights' shapes."""
+    _check_choice("precision", precision, PRECISIONS)
+    _check_choice("quantize", quantize, QUANTIZE)
+    path = ckpt.resolve(source, which)
+    paths = [path]
+    for entry in ensemble:
+        try:
+            paths.append(ckpt.resolve(entry, which))
+        except UserError as exc:
+            raise UserError(f"ensemble: {exc}") from exc
+    models, tokenizer, config = _members(paths, model_changes or {})
+    parameters = sum(p.numel() for m in models for p in m.parameters())
+    target = pick_device(device, "device")
+    decodable = models[0] if len(models) == 1 else Ensemble(models)
+    if quantize == "int8":
+        if target.type != "cpu":
+            raise UserError(
+                "decode.quantize=int8: dynamic quantisation runs on the CPU; add device=cpu"
+            )
+        decodable = quantize_int8(decodable)
+    return Loaded(model=decodable.to(target), tokenizer=tokenizer, config=config, path=path,
+                  parameters=parameters, members=paths, precision=precision)
+
+
+def open_configured(cfg: FromCheckpoint, overrides: list[str]) -> Loaded:
+    """open_model as a command's config says (run_dir or checkpoint, which, ensemble, device,
+    decode.quantize, threads), with this command line's model.* overrides."""
+    if cfg.run_dir and cfg.checkpoint:
+        raise UserError("give run_dir=PATH or checkpoint=PATH, not both")
+    if not (cfg.run_dir or cfg.checkpoint):
+        raise UserError("no model given: add run_dir=PATH (a training run) or checkpoint=PATH")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    return open_model(
+        cfg.run_dir or cfg.checkpoint, which=cfg.which, ensemble=cfg.ensemble, device=cfg.device,
+        quantize=cfg.decode.quantize, model_changes=explicit_values(cfg, overrides, ("model",)),
+    )

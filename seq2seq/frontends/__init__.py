@@ -1,0 +1,1 @@
+"""What people translate through: the terminal prompt, pipes and files, attention heatmaps."""
