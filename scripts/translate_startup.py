@@ -22,23 +22,14 @@ from pathlib import Path
 
 
 def default_run(folder: Path) -> Path:
-    """A run directory holding best.pt of the default model config."""
-    import dataclasses
+    """A run directory holding the default model's untrained last.pt and best.pt, as
+    seq2seq-train writes them before its first step."""
+    from seq2seq.cli import compose
+    from seq2seq.training.distributed import Ranks
+    from seq2seq.training.run import build_trainer
 
-    import hydra
-
-    from seq2seq import checkpoint as ckpt
-    from seq2seq.cli import config_dir, register_schemas, to_config
-    from seq2seq.data.pipeline import prepare
-
-    register_schemas()
-    with hydra.initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        cfg = to_config(hydra.compose("train"), "train")
-    data = prepare(cfg.data, cfg.tokenizer)
-    path = folder / ckpt.CHECKPOINT_DIR / "best.pt"
-    model = ckpt.build_model(cfg.model, data.tokenizer)
-    ckpt.save_atomic(ckpt.Checkpoint(path=path, config=dataclasses.asdict(cfg),
-                                     tokenizer=data.tokenizer, weights=model.state_dict()), path)
+    trainer = build_trainer(compose("train", []), folder, [], Ranks())
+    trainer.checkpoints.save(trainer.state, best=True)
     return folder
 
 

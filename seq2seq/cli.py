@@ -105,6 +105,18 @@ def to_config(cfg: DictConfig, app: str) -> Any:
     return obj
 
 
+def compose(app: str, overrides: list[str]) -> Any:
+    """The app's typed config for these overrides, outside a Hydra run (scripts, tests); a
+    mistake raises UserError with one line."""
+    register_schemas()
+    with hydra.initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        try:
+            cfg = hydra.compose(config_name=app, overrides=overrides)
+        except (HydraException, OmegaConfBaseException) as exc:
+            raise UserError(describe_config_error(exc)) from exc
+    return to_config(cfg, app)
+
+
 def _preflight(app: str, argv: list[str]) -> DictConfig | None:
     """Compose the command line once and check it, so that mistakes give one line, not Hydra's;
     returns the composed config with its hydra node (None for --help and the like)."""

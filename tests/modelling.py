@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hydra
 import torch
 
-from seq2seq.cli import config_dir, register_schemas, to_config
+from seq2seq.cli import compose
 from seq2seq.config import ModelConfig
 from seq2seq.model.seq2seq import Seq2Seq
 
@@ -14,10 +13,7 @@ V_SRC, V_TGT, PAD = 37, 41, 0
 
 def model_config(*overrides: str, base: str = "tiny") -> ModelConfig:
     """The model section of the inspect app composed with these overrides (checked)."""
-    register_schemas()
-    with hydra.initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        cfg = hydra.compose("inspect", overrides=[f"model={base}", *overrides])
-    return to_config(cfg, "inspect").model
+    return compose("inspect", [f"model={base}", *overrides]).model
 
 
 def build(cfg: ModelConfig, seed: int = 0) -> Seq2Seq:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hydra
-
-from seq2seq.cli import config_dir, register_schemas, to_config
+from seq2seq.cli import compose
 from seq2seq.config import TrainApp
 
 TINY = [
@@ -22,8 +20,5 @@ TINY = [
 
 def train_config(tmp_path, *overrides: str, tiny: bool = True) -> tuple[TrainApp, list[str]]:
     """The train app's config for a tiny run (or only these overrides), and its overrides."""
-    register_schemas()
     overrides = [*(TINY if tiny else []), f"data.cache_dir={tmp_path / 'cache'}", *overrides]
-    with hydra.initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        cfg = hydra.compose("train", overrides=overrides)
-    return to_config(cfg, "train"), overrides
+    return compose("train", overrides), overrides

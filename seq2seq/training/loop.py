@@ -162,11 +162,11 @@ class Trainer:
         p = self.progress
         return budget_used(self.tc, p.step, self.seconds, p.epoch + p.batch / self.epoch_length)
 
-    def epoch_batches(self) -> list[list[int]]:
-        """This rank's batches of the current epoch."""
+    def epoch_batches(self, epoch: int | None = None) -> list[list[int]]:
+        """This rank's batches of an epoch (default: the current one)."""
         tc = self.tc
         every = token_batches(*self.lengths, max_tokens=tc.max_tokens, seed=tc.seed,
-                              epoch=self.progress.epoch)
+                              epoch=self.progress.epoch if epoch is None else epoch)
         return shard(every, self.ranks)
 
     def after_step(self, result: StepResult, meter: Throughput, bar: tqdm) -> None:

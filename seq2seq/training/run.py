@@ -22,14 +22,17 @@ log = logging.getLogger(__name__)
 SECTIONS = ("data", "tokenizer", "model", "train", "decode")
 
 
-def resumed_config(saved: dict, composed: TrainApp, overrides: list[str]) -> TrainApp:
-    """The resumed run's config: as saved, changed only by this command line's overrides."""
-    cfg = typed(TrainApp, merge_explicit(saved, composed, overrides, SECTIONS), "train.resume")
+def resumed_config(
+    saved: dict, composed: TrainApp, overrides: list[str], what: str = "train.resume"
+) -> TrainApp:
+    """The resumed run's config: as saved, changed only by this command line's overrides. what
+    names the key or option that gave the checkpoint, in messages."""
+    cfg = typed(TrainApp, merge_explicit(saved, composed, overrides, SECTIONS), what)
     validate_config(cfg)
     before = typed(TrainApp, saved, "checkpoint config")
     diffs = architecture_differences(before.model, cfg.model)
     if diffs:
-        raise UserError(f"{diffs[0]}: train.resume holds a checkpoint of another architecture")
+        raise UserError(f"{diffs[0]}: {what} holds a checkpoint of another architecture")
     if cfg.tokenizer != before.tokenizer:
         raise UserError(
             "tokenizer settings differ from the resumed checkpoint's; "
@@ -64,6 +67,18 @@ def train_in_group(
     cfg: TrainApp, run: Path, overrides: list[str], ranks: distributed.Ranks
 ) -> tuple[Trainer, str]:
     """Train as one rank of a started process group; the trainer and why it stopped."""
+    trainer = build_trainer(cfg, run, overrides, ranks)
+    reason = trainer.fit()
+    if ranks.main:
+        _report(reason, trainer.progress, run, ranks)
+    return trainer, reason
+
+
+def build_trainer(
+    cfg: TrainApp, run: Path, overrides: list[str], ranks: distributed.Ranks
+) -> Trainer:
+    """Everything before the first step: the resumed config and state, threads, device, seeds,
+    data and tokenizer (saved in the run with config.yaml), the model, the Trainer."""
     if ranks.main:
         _check_writable(run)
     resumed = tokenizer = None
@@ -92,10 +107,7 @@ def train_in_group(
              "es" if ranks.active else "")
     if resumed is not None:
         trainer.restore(resumed)
-    reason = trainer.fit()
-    if ranks.main:
-        _report(reason, trainer.progress, run, ranks)
-    return trainer, reason
+    return trainer
 
 
 def _report(reason: str, p, run: Path, ranks: distributed.Ranks) -> None:

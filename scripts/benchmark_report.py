@@ -1,0 +1,87 @@
+"""Printing scripts/benchmark.py's results: the machine, Markdown tables, speed ratios."""
+
+from __future__ import annotations
+
+import os
+import platform
+
+
+def machine(threads: int, device: str) -> str:
+    """The CPU model, cores used, torch version and the GPU if one is used."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    text = f"{cpu} ({os.cpu_count()} cores, {threads} threads), torch {torch.__version__}"
+    if device == "cuda":
+        text += f", {torch.cuda.get_device_name(0)}"
+    return text
+
+
+def _fmt(value, spec: str) -> str:
+    return "" if value is None else format(value, spec)
+
+
+def _ratio(rows: dict, a: str, b: str, key: str) -> str | None:
+    if a in rows and b in rows and key in rows[a] and key in rows[b]:
+        return f"{a} / {b}: {rows[a][key] / rows[b][key]:.2f}x"
+    return None
+
+
+def _table(header: list[str], rows: dict, cells, label) -> None:
+    """A Markdown table of rows (name -> measured dict); a skipped row shows its note."""
+    if not rows:
+        return
+    print("\n| " + " | ".join(header) + " |")
+    print("| --- |" + " ---: |" * (len(header) - 1))
+    for name, r in rows.items():
+        if "skipped" in r:
+            print(f"| {name} | {r['skipped']} |" + " |" * (len(header) - 2))
+        else:
+            print(f"| {label(name, r)} | " + " | ".join(cells(r)) + " |")
+
+
+RATIOS = [  # (table, numerator row, denominator row, figure)
+    ("train", "train fp32 fast path", "train fp32 step loop", "tgt_tok_s"),
+    ("train", "train fp32 fast path", "train fp32 fast path, whole logits", "tgt_tok_s"),
+    ("train", "train bf16 fast path", "train fp32 fast path", "tgt_tok_s"),
+    ("train", "train bf16 step loop", "train fp32 step loop", "tgt_tok_s"),
+    ("decode", "beam 5 bf16", "beam 5 fp32", "sent_s"),
+    ("decode", "beam 5 int8", "beam 5 fp32", "sent_s"),
+    ("decode", "greedy int8", "greedy fp32", "sent_s"),
+    ("decode", "beam 5 fp32", "beam 5 fp32, one sentence at a time", "sent_s"),
+]
+
+
+def report(results: dict) -> None:
+    """Print the machine, the GEMM peaks, the training and decoding tables and the ratios."""
+    print(f"machine: {results['machine']}; overrides: {' '.join(results['overrides']) or 'none'}"
+          + (f"; run: {results['run']}" if results.get("run") else ""))
+    gemm = results["gemm"]
+    if gemm:
+        figures = ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in gemm.items())
+        print(f"GEMM 2048x2048 (512x512 where under 3 GFLOP/s): {figures}")
+
+    def train_cells(r: dict) -> list[str]:
+        peak = gemm.get(r["precision"])
+        share = f"{100 * r['gflop_s'] / peak:.0f}%" if peak else ""
+        return [f"{r['tgt_tok_s']:,.0f}", f"{r['src_tok_s']:,.0f}", f"{r['gflop_s']:.1f}", share,
+                f"{r['rss_mb']:,.0f}"]
+
+    def decode_cells(r: dict) -> list[str]:
+        return [f"{r['sent_s']:.1f}", f"{r['tok_s']:,.0f}", _fmt(r["bleu"], ".2f"),
+                f"{r['rss_mb']:,.0f}"]
+
+    _table(["training", "target tok/s", "source tok/s", "GFLOP/s", "of GEMM peak", "peak RSS MB"],
+           results["train"], train_cells, lambda name, r: name)
+    _table(["decoding test_2016_flickr", "sentences/s", "tokens/s", "BLEU", "peak RSS MB"],
+           results["decode"], decode_cells,
+           lambda name, r: f"{name} ({r['sentences']} sentences)")
+    ratios = [_ratio(results[table], a, b, key) for table, a, b, key in RATIOS]
+    ratios = [r for r in ratios if r]
+    if ratios:
+        print("\nspeed ratios: " + "; ".join(ratios))

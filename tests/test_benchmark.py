@@ -1,0 +1,74 @@
+"""scripts/benchmark.py times the training loop's own update and applies or refuses overrides."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import MIRROR, REPO
+from training import TINY, train_config
+
+from seq2seq import checkpoint as ckpt
+from seq2seq.training.run import run_training
+
+sys.path.insert(0, str(REPO / "scripts"))
+from benchmark_rows import loop_groups, make_trainer, timed_updates  # noqa: E402
+
+
+def test_the_benchmarks_step_is_one_step_of_the_loop(tmp_path):
+    overrides = [f"data.cache_dir={tmp_path / 'cache'}", "train.max_steps=1", "train.seed=5",
+                 "train.label_smoothing=0.2", "train.clip_norm=0.5", "train.optimizer=adamw",
+                 "train.weight_decay=0.01", "train.schedule=inverse_sqrt", "train.warmup_steps=4"]
+    cfg, ov = train_config(tmp_path, *overrides)
+    run_training(cfg, tmp_path / "loop", ov)
+    after_loop = ckpt.load(tmp_path / "loop" / "checkpoints" / "last.pt")
+
+    trainer = make_trainer([*TINY, *overrides], None, 0, "cpu", tmp_path / "bench")
+    before = {k: v.clone() for k, v in trainer.state.model.state_dict().items()}
+    trainer.state.model.train()
+    (group,) = loop_groups(trainer, 1)
+    assert [b.index.tolist() for b in group] == [trainer.epoch_batches()[0]]
+    timed_updates(trainer, [group])
+
+    weights = trainer.state.model.state_dict()
+    assert weights.keys() == after_loop.weights.keys()
+    assert all(torch.equal(weights[k], after_loop.weights[k]) for k in weights)
+    assert sum(not torch.equal(before[k], weights[k]) for k in weights) > 10
+    lr = trainer.state.optimizer.param_groups[0]["lr"]
+    assert lr == after_loop.training["optimizer"]["param_groups"][0]["lr"] == pytest.approx(5e-4)
+
+
+def _benchmark(*args: str, cwd=REPO) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "scripts/benchmark.py", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=600,
+                          env={"SEQ2SEQ_DATA_MIRROR": str(MIRROR), "PATH": "/usr/bin:/bin"})
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("model.encoder.gru.hidden_size=64",
+         "error: model.encoder.gru.hidden_size=64 (checkpoint: 32): --run"),
+        ("train.bogus=1", "error: train.bogus: unknown key"),
+        ("tokenizer.vocab_size=77", "error: tokenizer settings differ"),
+    ],
+)
+def test_run_overrides_that_cannot_apply_are_refused_in_one_line(trained_run, override, message):
+    proc = _benchmark(f"--run={trained_run}", override, "--sections", "train")
+    assert proc.returncode != 0
+    assert proc.stderr.startswith(message) and proc.stderr.count("\n") == 1, proc.stderr
+
+
+@pytest.mark.slow
+def test_a_run_prints_rows_with_the_applied_overrides(trained_run, tmp_path):
+    proc = _benchmark(f"--run={trained_run}", "decode.max_len_b=7", "--sections", "train,decode",
+                      "--rows", "fp32 fast path,greedy fp32", "--windows", "1", "--steps", "1")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].endswith(f"overrides: decode.max_len_b=7; run: {trained_run}")
+    row = next(line for line in lines if line.startswith("| train fp32 fast path |"))
+    assert float(row.split("|")[2].replace(",", "")) > 0
+    greedy = next(line for line in lines if line.startswith("| greedy fp32 (1000 sentences) |"))
+    assert 0 < float(greedy.split("|")[4]) < 100  # BLEU of the trained model
