@@ -244,18 +244,3 @@ APP_SCHEMAS: dict[str, type] = {
     "evaluate": EvaluateApp,
     "translate": TranslateApp,
 }
-
-
-def decoder_context_width(model: ModelConfig) -> int:
-    """Width of what attention feeds into the decoder GRU input besides the embedding."""
-    enc = model.encoder.gru
-    directions = 2 if enc.bidirectional else 1
-    width = enc.hidden_size * directions if model.decoder.attention == "bahdanau" else 0
-    if model.decoder.input_feeding:
-        width += model.decoder.gru.hidden_size
-    return width
-
-
-def decoder_embedding_size(model: ModelConfig) -> int:
-    """The target embedding width: the decoder GRU's input_size minus the attention inputs."""
-    return model.decoder.gru.input_size - decoder_context_width(model)

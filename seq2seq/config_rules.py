@@ -12,11 +12,11 @@ from seq2seq.config import (
     DecodeConfig,
     ModelConfig,
     TokenizerConfig,
+    TrainApp,
     TrainConfig,
-    decoder_context_width,
-    decoder_embedding_size,
 )
 from seq2seq.errors import UserError
+from seq2seq.model.widths import decoder_context_width, decoder_embedding_size
 
 
 def _check_field(key: str, value: Any, meta: Any) -> None:
@@ -50,6 +50,11 @@ def validate(cfg: Any) -> None:
         section = getattr(cfg, name, None)
         if section is not None:
             check(section)
+    if isinstance(cfg, TrainApp) and cfg.decode.quantize != "none":
+        raise UserError(
+            f"decode.quantize={cfg.decode.quantize}: seq2seq-train validates its fp32 model "
+            "unquantised; quantisation is for seq2seq-evaluate and seq2seq-translate"
+        )
 
 
 def check_tokenizer(tok: TokenizerConfig) -> None:
@@ -128,6 +133,11 @@ def check_decode(decode: DecodeConfig) -> None:
 
 
 def check_train(train: TrainConfig) -> None:
+    if train.warmup_steps and train.schedule in ("plateau", "constant"):
+        raise UserError(
+            f"train.warmup_steps={train.warmup_steps}: train.schedule={train.schedule} has no "
+            "warm-up; use train.schedule=linear or inverse_sqrt, or train.warmup_steps=0"
+        )
     if train.schedule == "inverse_sqrt" and train.warmup_steps < 1:
         raise UserError(
             f"train.warmup_steps={train.warmup_steps}: train.schedule=inverse_sqrt needs >= 1"

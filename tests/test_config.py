@@ -9,7 +9,7 @@ import hydra
 import pytest
 from conftest import run_module
 
-from seq2seq.cli import config_dir, register_schemas, to_config
+from seq2seq.cli import compose, config_dir, register_schemas, to_config
 from seq2seq.config import APP_SCHEMAS
 
 # every console script with a Hydra config joins these lists as it arrives
@@ -77,6 +77,10 @@ BAD = [
     ("tokenizer.bos_id=0", "the four ids must be distinct"),
     ("data.max_ratio=[1", "bad override"),
 ]
+TRAIN_BAD = [  # keys the training run would otherwise accept and ignore
+    ("train.warmup_steps=100", "train.warmup_steps=100: train.schedule=plateau has no warm-up"),
+    ("decode.quantize=int8", "decode.quantize=int8: seq2seq-train validates its fp32 model"),
+]
 MODEL_BAD = [
     ("model.encoder.gru.dropout=1.0", "model.encoder.gru.dropout=1.0: must be in [0.0, 1.0)"),
     ("model.decoder.gru.bidirectional=true", "must be unidirectional"),
@@ -97,3 +101,14 @@ def test_bad_config_is_one_line_error(app, override, expected, tmp_path):
     assert lines[0].startswith("error: ") and expected in lines[0], lines[0]
     assert "Traceback" not in proc.stderr
     assert not Path(tmp_path, ".hydra").exists(), "a refused config must not start a run"
+
+
+@pytest.mark.parametrize("override,expected", TRAIN_BAD)
+def test_train_keys_it_would_ignore_are_refused(override, expected, tmp_path):
+    proc = run_module("seq2seq.train", override, f"hydra.run.dir={tmp_path}")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"error: {proc.stderr.strip()[7:]}"]
+    assert expected in proc.stderr
+    assert compose("train", ["train.schedule=linear", "train.warmup_steps=100",
+                             "train.max_steps=500"]).train.warmup_steps == 100
+    assert compose("evaluate", ["decode.quantize=int8"]).decode.quantize == "int8"

@@ -164,6 +164,8 @@ def test_results_record_the_parameter_count(trained_model, greedy_eval):
     ({"strategy": "beam", "beam_size": 5}, "beam5"),
     ({"strategy": "beam", "beam_size": 4, "length_penalty": 1.5, "quantize": "int8"},
      "beam4-lp1.5-int8"),
+    ({"strategy": "greedy", "min_len": 500}, "greedy-min500"),
+    ({"strategy": "beam", "beam_size": 5, "max_len_a": 1.0, "max_len_b": 5}, "beam5-len1x+5"),
 ])
 def test_output_folder_names_the_decoding(decode, tag):
     """Evaluations that decode differently never overwrite each other's results."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,6 +16,10 @@ from seq2seq.cli import config_dir
 
 @pytest.mark.slow
 def test_wheel_carries_configs_and_installed_copy_composes(tmp_path):
+    # built from a copy without build/ leftovers, which setuptools would otherwise ship
+    tree = tmp_path / "tree"
+    shutil.copytree(REPO, tree, ignore=shutil.ignore_patterns(
+        ".git", "build", "dist", "*.egg-info", "runs", "outputs", "__pycache__", ".*_cache"))
     build = subprocess.run(
         [
             sys.executable,
@@ -25,7 +30,7 @@ def test_wheel_carries_configs_and_installed_copy_composes(tmp_path):
             "--no-build-isolation",
             "-w",
             str(tmp_path / "dist"),
-            str(REPO),
+            str(tree),
         ],
         capture_output=True,
         text=True,
@@ -36,7 +41,11 @@ def test_wheel_carries_configs_and_installed_copy_composes(tmp_path):
     shipped = {str(p.relative_to(config_dir())) for p in config_dir().rglob("*.yaml")}
     assert shipped and {f"seq2seq/configs/{n}" for n in shipped} <= names
     site = tmp_path / "site"
-    zipfile.ZipFile(wheel).extractall(site)  # a pure-Python wheel unpacks to its installed layout
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-compile", "--target",
+         str(site), str(wheel)], capture_output=True, text=True)
+    assert install.returncode == 0, install.stderr[-2000:]
+    env = {**os.environ, "PYTHONPATH": str(site)}
     run = subprocess.run(
         [
             sys.executable,
@@ -48,9 +57,32 @@ def test_wheel_carries_configs_and_installed_copy_composes(tmp_path):
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(site)},
+        env=env,
     )
     assert run.returncode == 0, run.stderr
     first, *rest = run.stdout.splitlines()
     assert first == str(site / "seq2seq" / "configs")
     assert "  vocab_size: 1234" in rest and "corpus: multi30k" in "\n".join(rest)
+
+    # every module of the source tree is in the installed copy and imports from there
+    source = sorted(
+        ".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        for p in (REPO / "seq2seq").rglob("*.py")
+    )
+    check = subprocess.run(
+        [sys.executable, "-c",
+         "import importlib, sys\n"
+         "for name in sys.argv[1:]:\n"
+         "    print(name, importlib.import_module(name).__file__)"] + source,
+        capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert check.returncode == 0, check.stderr[-2000:]
+    files = dict(line.split(" ", 1) for line in check.stdout.splitlines())
+    assert sorted(files) == source and len(source) > 40
+    assert all(f.startswith(str(site)) for f in files.values()), files
+
+    # a console script of the installed copy runs a command
+    inspect = subprocess.run([str(site / "bin" / "seq2seq-inspect"), "model=tiny"],
+                             capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert inspect.returncode == 0, inspect.stderr[-2000:]
+    assert "encoder: GRU(32, 32, batch_first=True" in inspect.stdout
+    assert "total                  830,144" in inspect.stdout

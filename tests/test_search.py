@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 import pytest
 import torch
 from modelling import build, model_config, random_batch
@@ -130,3 +133,69 @@ def test_every_attention_and_layout_searches_alike(setup):
             assert h.attention.shape == (len(h.tokens) + 1, int(lengths[row]))
             torch.testing.assert_close(h.attention.sum(-1), torch.ones(len(h.tokens) + 1))
     assert all(len(g) == 1 for g in ga)
+
+
+@pytest.mark.parametrize("strategy,beam", [("greedy", 1), ("beam", 4)])
+def test_min_len_above_a_sentences_cap_gives_hypotheses_of_the_cap(trained_model, strategy, beam):
+    """min_len counts up to each sentence's cap (max_len_a * length + max_len_b): above it the
+    search ends at the cap, never with an empty n-best list or filler past the cap."""
+    model, tok, src, _ = trained_model
+    hyps = _run(model, tok, src[:30], strategy, 8, beam_size=beam, n_best=beam,
+                min_len=500, max_len_a=0.5, max_len_b=2)
+    for s, nbest in zip(src[:30], hyps, strict=True):
+        cap = int(0.5 * len(s) + 2)
+        assert len(nbest) == beam
+        assert {len(h.tokens) for h in nbest} == {cap}
+        assert all(tok.special.pad not in h.tokens for h in nbest)
+
+
+def test_a_larger_length_penalty_gives_longer_translations(trained_model):
+    model, tok, src, _ = trained_model
+    lengths = {}
+    for alpha in (0.0, 2.0):
+        hyps = _run(model, tok, src[:N], "beam", 50, beam_size=5, length_penalty=alpha)
+        lengths[alpha] = sum(len(h[0].tokens) for h in hyps) / N
+    assert lengths[2.0] > lengths[0.0] + 0.1, lengths
+
+
+class _Steps(NamedTuple):
+    t: torch.Tensor  # (B,) tokens generated so far
+
+    def select(self, rows: torch.Tensor) -> _Steps:
+        return _Steps(self.t[rows])
+
+
+class _Scripted:
+    """A model that, over the tokens pad, unk, bos, eos, a, gives at the first step P(eos) =
+    P(a) = 0.5, and after that P(eos) = 0.9, P(a) = 0.1."""
+
+    training = False
+
+    def eval(self):
+        return self
+
+    def train(self, mode: bool = True):
+        return self
+
+    def encode(self, src, src_lengths):
+        B = src.shape[0]
+        return _Steps(torch.zeros(B)), _Steps(torch.zeros(B, dtype=torch.long))
+
+    def step_log_probs(self, tokens, state, memory):
+        B = tokens.shape[0]
+        first = (state.t == 0).unsqueeze(1)
+        p = torch.where(first, torch.tensor([0, 0, 0, 0.5, 0.5]), torch.tensor([0, 0, 0, 0.9, 0.1]))
+        return p.log().expand(B, 5), _Steps(state.t + 1), torch.ones(B, 1)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1.0, 2.0])
+def test_the_length_penalty_divides_each_finished_hypothesis_by_its_own_length(alpha):
+    """Hypotheses that end at different steps: [] (EOS first, n = 1) and [a] (n = 2) are scored
+    as documented, log P / ((5 + n) / 6) ** alpha, and the penalty decides which is best."""
+    settings = SearchSettings(bos=2, eos=3, beam_size=2, n_best=2, length_penalty=alpha)
+    (nbest,) = beam_search(_Scripted(), torch.tensor([[4, 3]]), torch.tensor([2]), settings)
+    expected = {(): math.log(0.5) / 1.0 ** alpha,
+                (4,): (math.log(0.5) + math.log(0.9)) / (7 / 6) ** alpha}
+    assert {tuple(h.tokens): h.score for h in nbest} == pytest.approx(expected)
+    best = max(expected, key=expected.get)
+    assert tuple(nbest[0].tokens) == best == (() if alpha == 0.0 else (4,))

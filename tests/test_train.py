@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 
@@ -87,6 +88,11 @@ def test_loss_halves_and_validation_bleu_is_logged(tmp_path):
     assert steps == [50, 100, 150, 200, 250, 300]
     assert all(0 <= r["bleu"] <= 100 and r["ppl"] > 1 for r in valid)
     assert valid[-1]["nll"] < valid[0]["nll"] and valid[-1]["bleu"] > valid[0]["bleu"]
+    # the training loss is label-smoothed and named so; validation's is plain cross-entropy
+    train = [r for r in read(run / "metrics.jsonl") if r["kind"] == "train"]
+    assert all("ppl" not in r and "loss" not in r for r in train)
+    assert all(r["smoothed_ppl"] == pytest.approx(math.exp(r["smoothed_loss"])) for r in train)
+    assert all(r["ppl"] == pytest.approx(math.exp(r["nll"])) for r in valid)
     assert (run / "checkpoints" / "best.pt").is_file()
     print(f"loss {losses[0][1]:.2f} -> {last:.2f}; valid BLEU {valid[-1]['bleu']:.2f}")
 

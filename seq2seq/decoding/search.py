@@ -119,8 +119,7 @@ def beam_search(
     model: Decodable, src: torch.Tensor, src_lengths: torch.Tensor, settings: SearchSettings
 ) -> list[list[Hypothesis]]:
     """Beam search of src (B, S) -> per sentence its n_best hypotheses, best first."""
-    B, K = src.shape[0], settings.beam_size
-    device = src.device
+    (B, K), device = (src.shape[0], settings.beam_size), src.device
     memory, state = model.encode(src, src_lengths)
     rows = torch.arange(B, device=device).repeat_interleave(K)
     memory, state = memory.select(rows), state.select(rows)
@@ -142,25 +141,18 @@ def beam_search(
         token = top_index % V
         is_eos = token == settings.eos
         if settings.attention:
-            step_attn = weights.unsqueeze(1)
-            attn_history = (
-                step_attn if attn_history is None else torch.cat([attn_history, step_attn], 1)
-            )
+            step = weights.unsqueeze(1)
+            attn_history = step if attn_history is None else torch.cat([attn_history, step], 1)
         # an EOS among the K best candidates ends a hypothesis
         for r, j in (is_eos[:, :K] & top_scores[:, :K].isfinite()).nonzero().tolist():
-            sentence = int(active[r])
-            if len(finished[sentence]) >= K:
-                continue
-            o = int(origin[r, j])
-            finished[sentence].append(
-                Hypothesis(
+            sentence, o = int(active[r]), int(origin[r, j])
+            if len(finished[sentence]) < K:
+                finished[sentence].append(Hypothesis(
                     tokens=history[o, 1:].tolist(),
                     score=float(top_scores[r, j]) / length_penalty(t + 1, settings.length_penalty),
-                    attention=_trim(attn_history[o], int(src_lengths[sentence]))
-                    if attn_history is not None
-                    else None,
-                )
-            )
+                    attention=None if attn_history is None
+                    else _trim(attn_history[o], int(src_lengths[sentence])),
+                ))
         # the K best candidates that do not end carry on
         alive_scores, pick = top_scores.masked_fill(is_eos, -math.inf).topk(K, dim=-1)
         parents = origin.gather(1, pick).flatten()
@@ -174,15 +166,11 @@ def beam_search(
         )
         if bool(done.any()):
             keep = (~done).nonzero().flatten()
-            keep_rows = (keep.unsqueeze(1) * K + torch.arange(K, device=device)).flatten()
-            active, scores = active[keep], scores[keep]
-            history, state, memory = (
-                history[keep_rows],
-                state.select(keep_rows),
-                memory.select(keep_rows),
-            )
+            rows = (keep.unsqueeze(1) * K + torch.arange(K, device=device)).flatten()
+            active, scores, history = active[keep], scores[keep], history[rows]
+            state, memory = state.select(rows), memory.select(rows)
             if attn_history is not None:
-                attn_history = attn_history[keep_rows]
+                attn_history = attn_history[rows]
         if not active.numel():
             break
     return [sorted(f, key=lambda h: -h.score)[: settings.n_best] for f in finished]

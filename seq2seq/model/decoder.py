@@ -17,8 +17,9 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from seq2seq.config import ModelConfig, decoder_embedding_size
+from seq2seq.config import ModelConfig
 from seq2seq.model.attention import build_attention
+from seq2seq.model.widths import decoder_embedding_size
 
 
 class Memory(NamedTuple):

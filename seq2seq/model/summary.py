@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from torch import nn
 
-from seq2seq.config import InspectApp, decoder_context_width, decoder_embedding_size
+from seq2seq.config import InspectApp
 from seq2seq.model.seq2seq import Seq2Seq
+from seq2seq.model.widths import decoder_context_width, decoder_embedding_size
 
 
 def gru_shapes(gru: nn.GRU, N: int, L: int) -> dict[str, tuple[int, ...]]:
@@ -45,67 +46,52 @@ def _count(module: nn.Module, seen: set[int]) -> int:
     return total
 
 
-def describe(cfg: InspectApp) -> str:
-    """The report that seq2seq-inspect prints."""
-    V = cfg.tokenizer.vocab_size
-    model = Seq2Seq(cfg.model, src_vocab=V, tgt_vocab=V, pad_id=cfg.tokenizer.pad_id)
-    enc, dec = model.encoder.gru, model.decoder.gru
-    B, S, T = cfg.batch_size, cfg.src_len, cfg.tgt_len
-    D, C = model.encoder.directions, model.encoder.output_size
+def _bridge_line(cfg: InspectApp, model: Seq2Seq) -> str:
+    enc, dec, B, D = model.encoder.gru, model.decoder.gru, cfg.batch_size, model.encoder.directions
+    if cfg.model.bridge == "zero":
+        return f"bridge: zero -> decoder h_0 {(dec.num_layers, B, dec.hidden_size)} of zeros"
+    L_enc, L_dec = enc.num_layers, dec.num_layers
+    return (
+        f"bridge: h_n {(L_enc * D, B, enc.hidden_size)} -> per layer and direction "
+        f"{(L_enc, D, B, enc.hidden_size)} -> joined {(B, L_enc * D * enc.hidden_size)} "
+        f"-> linear + tanh -> decoder h_0 {(L_dec, B, dec.hidden_size)}"
+    )
+
+
+def _decoder_lines(cfg: InspectApp, model: Seq2Seq) -> list[str]:
+    """The decoder GRU's tensors and what its input_size is made of."""
+    dec, T, fast = model.decoder.gru, cfg.tgt_len, model.decoder.fast_path
     E_dec = decoder_embedding_size(cfg.model)
-    attn = cfg.model.decoder.attention
-    fast = model.decoder.fast_path
+    assert decoder_context_width(cfg.model) + E_dec == dec.input_size
     parts = [f"target embedding {E_dec}"]
-    if attn == "bahdanau":
-        parts.append(f"bahdanau context {C}")
+    if cfg.model.decoder.attention == "bahdanau":
+        parts.append(f"bahdanau context {model.encoder.output_size}")
     if cfg.model.decoder.input_feeding:
         parts.append(f"previous attentional vector {dec.hidden_size}")
-    out = [f"example batch: N=B={B} sentences, S={S} source and T={T} target tokens, V={V}", ""]
-    out += _gru_lines(
-        "encoder",
-        enc,
-        B,
-        S,
-        {
-            "input": "source embeddings, packed by length",
-            "h_0": "zeros",
-            "output": "padded back to S; zero after each sentence's length",
-            "h_n": "each sentence's state after its last real token",
-        },
-    )
-    out.append("")
-    if cfg.model.bridge == "linear":
-        L_enc, L_dec = enc.num_layers, dec.num_layers
-        out.append(
-            f"bridge: h_n {(L_enc * D, B, enc.hidden_size)} -> per layer and direction "
-            f"{(L_enc, D, B, enc.hidden_size)} -> joined {(B, L_enc * D * enc.hidden_size)} "
-            f"-> linear + tanh -> decoder h_0 {(L_dec, B, dec.hidden_size)}"
-        )
-    else:
-        out.append(f"bridge: zero -> decoder h_0 {(dec.num_layers, B, dec.hidden_size)} of zeros")
-    out.append("")
-    L_dec = T if fast else 1
     how = "one call over all T steps (fast path)" if fast else f"one call per step, {T} calls"
-    out += _gru_lines("decoder", dec, B, L_dec, {"input": "", "h_0": "from the bridge"})
-    out.append(f"  input_size {dec.input_size} = {' + '.join(parts)}; {how}")
-    out.append("")
-    q = T if fast else 1
+    lines = _gru_lines("decoder", dec, cfg.batch_size, T if fast else 1,
+                       {"input": "", "h_0": "from the bridge"})
+    return [*lines, f"  input_size {dec.input_size} = {' + '.join(parts)}; {how}"]
+
+
+def _attention_lines(cfg: InspectApp, model: Seq2Seq) -> list[str]:
+    attn, dec = cfg.model.decoder.attention, model.decoder.gru
+    B, S, C, V = cfg.batch_size, cfg.src_len, model.encoder.output_size, cfg.tokenizer.vocab_size
+    q = cfg.tgt_len if model.decoder.fast_path else 1
     key_width = C if attn == "luong_dot" else dec.hidden_size
-    when = (
-        "previous state s_(t-1), before the GRU step"
-        if attn == "bahdanau"
-        else ("GRU output s_t, after the GRU step")
-    )
-    out.append(f"attention {attn}: query = {when}")
-    out.append(
+    when = ("previous state s_(t-1), before the GRU step" if attn == "bahdanau"
+            else "GRU output s_t, after the GRU step")
+    tied = " (output tied to the target embedding)" if cfg.model.decoder.tie_embeddings else ""
+    return [
+        f"attention {attn}: query = {when}",
         f"  query {(B, q, dec.hidden_size)}, keys {(B, S, key_width)} (projected once per "
-        f"batch), values {(B, S, C)}, weights {(B, q, S)}, context {(B, q, C)}"
-    )
-    out.append(
-        f"  attentional vector tanh(W_c [s_t; c_t]) {(B, q, dec.hidden_size)} -> logits {(B, q, V)}"
-        + (" (output tied to the target embedding)" if cfg.model.decoder.tie_embeddings else "")
-    )
-    out.append("")
+        f"batch), values {(B, S, C)}, weights {(B, q, S)}, context {(B, q, C)}",
+        f"  attentional vector tanh(W_c [s_t; c_t]) {(B, q, dec.hidden_size)} -> logits "
+        f"{(B, q, V)}{tied}",
+    ]
+
+
+def _parameter_lines(model: Seq2Seq) -> list[str]:
     seen: set[int] = set()
     counts = {
         "encoder embedding": _count(model.encoder.embed, seen),
@@ -118,8 +104,22 @@ def describe(cfg: InspectApp) -> str:
     }
     total = sum(counts.values())
     assert total == sum(p.numel() for p in model.parameters())
-    out.append("parameters:")
-    out += [f"  {name:<18}{n:>12,}" for name, n in counts.items()]
-    out.append(f"  {'total':<18}{total:>12,}")
-    assert decoder_context_width(cfg.model) + E_dec == dec.input_size
+    lines = ["parameters:"] + [f"  {name:<18}{n:>12,}" for name, n in counts.items()]
+    return [*lines, f"  {'total':<18}{total:>12,}"]
+
+
+def describe(cfg: InspectApp) -> str:
+    """The report that seq2seq-inspect prints."""
+    V = cfg.tokenizer.vocab_size
+    model = Seq2Seq(cfg.model, src_vocab=V, tgt_vocab=V, pad_id=cfg.tokenizer.pad_id)
+    B, S, T = cfg.batch_size, cfg.src_len, cfg.tgt_len
+    encoder = _gru_lines("encoder", model.encoder.gru, B, S, {
+        "input": "source embeddings, packed by length",
+        "h_0": "zeros",
+        "output": "padded back to S; zero after each sentence's length",
+        "h_n": "each sentence's state after its last real token",
+    })
+    out = [f"example batch: N=B={B} sentences, S={S} source and T={T} target tokens, V={V}", ""]
+    out += [*encoder, "", _bridge_line(cfg, model), "", *_decoder_lines(cfg, model), ""]
+    out += [*_attention_lines(cfg, model), "", *_parameter_lines(model)]
     return "\n".join(out)
