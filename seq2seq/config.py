@@ -1,18 +1,14 @@
 """Typed configuration: the schema every Hydra config is checked against, with its defaults.
-
 Field metadata carries the accepted range or choices, which `seq2seq.config_rules.validate`
-checks together with the rules that tie fields to each other.
-"""
+checks together with the rules that tie fields to each other."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-MULTI30K_URL = (
-    "https://raw.githubusercontent.com/multi30k/dataset/"
-    "a3d2e0d26b56f3846f66a952536ffed4e401d05a/data/task1/raw"
-)
+MULTI30K_URL = ("https://raw.githubusercontent.com/multi30k/dataset/"
+                "a3d2e0d26b56f3846f66a952536ffed4e401d05a/data/task1/raw")
 
 
 def _num(default: Any, lo: float | None = None, hi: float | None = None, hi_open: bool = False):
@@ -24,15 +20,8 @@ def _choice(default: str, *choices: str):
     return field(default=default, metadata={"choices": choices})
 
 
-def _gru(input_size: int, hidden_size: int, num_layers: int, bidirectional: bool):
-    return field(
-        default_factory=lambda: GRUConfig(
-            input_size=input_size,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            bidirectional=bidirectional,
-        )
-    )
+def _gru(**values: Any):
+    return field(default_factory=lambda: GRUConfig(**values))
 
 
 @dataclass
@@ -150,10 +139,8 @@ class TrainConfig:
     label_smoothing: float = _num(0.1, lo=0.0, hi=1.0, hi_open=True)
     accumulate: int = _num(1, lo=1)
     teacher_forcing: float = _num(1.0, lo=0.0, hi=1.0)
-    # false: the decoder's step loop even where the fast path applies (same numbers, slower)
-    fast_path: bool = True
-    # fp32 loss: target tokens scored at a time (0: whole logits at once)
-    loss_chunk: int = _num(512, lo=0)
+    fast_path: bool = True  # false: the decoder's step loop everywhere (same numbers, slower)
+    loss_chunk: int = _num(512, lo=0)  # fp32 loss: target tokens at a time (0: whole logits)
     max_steps: int = _num(0, lo=0)  # 0: no bound
     max_epochs: int = _num(30, lo=0)  # 0: no bound
     max_minutes: float = _num(0.0, lo=0.0)  # 0: no bound
@@ -166,9 +153,27 @@ class TrainConfig:
     resume: str | None = None
     tensorboard: bool = False
     progress: bool = True
-    # torchrun: process group backend (auto: nccl with CUDA, else gloo) and collective timeout
-    backend: str = _choice("auto", "auto", "gloo", "nccl")
+    backend: str = _choice("auto", "auto", "gloo", "nccl")  # torchrun (auto: nccl with CUDA)
     dist_timeout: int = _num(600, lo=1)
+
+
+@dataclass
+class ServeConfig:
+    """seq2seq-serve: where it listens, how it batches, what it accepts."""
+
+    host: str = "127.0.0.1"  # loopback only, unless told otherwise
+    port: int = _num(8000, lo=0, hi=65535)  # 0: any free port (printed at start)
+    # dynamic batching: concurrent requests' sentences decoded together, up to this many,
+    max_batch_sentences: int = _num(64, lo=1)
+    max_wait_ms: float = _num(10.0, lo=0.0)  # waiting at most this long for more after the first
+    max_sentences: int = _num(64, lo=1)  # limits on one request
+    max_chars: int = _num(1000, lo=1)
+    max_body_bytes: int = _num(1_000_000, lo=1)
+    max_beam_size: int = _num(20, lo=1)
+    # a key callers must send (Authorization: Bearer KEY or X-API-Key; or SEQ2SEQ_API_KEY)
+    api_key: str | None = None
+    cors_origins: list[str] = field(default_factory=list)  # none: no CORS headers
+    log_text: bool = False  # log the sentences of requests (off: only their counts)
 
 
 @dataclass
@@ -181,8 +186,7 @@ class PrepareApp:
 class InspectApp:
     model: ModelConfig = field(default_factory=ModelConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
-    # the example batch whose shapes are printed
-    batch_size: int = _num(2, lo=1)
+    batch_size: int = _num(2, lo=1)  # the example batch whose shapes are printed
     src_len: int = _num(7, lo=1)
     tgt_len: int = _num(5, lo=1)
 
@@ -201,9 +205,8 @@ class TrainApp:
 class FromCheckpoint:
     """What evaluate and translate share: the model to load and how to decode with it."""
 
-    # a run directory (its checkpoints/<which>.pt) or a checkpoint file
-    run_dir: str | None = None
-    checkpoint: str | None = None
+    run_dir: str | None = None  # a run directory (its checkpoints/<which>.pt)
+    checkpoint: str | None = None  # or a checkpoint file
     which: str = _choice("best", "best", "last", "averaged")
     # more models decoding with this one (the mean of their probabilities at each step): run
     # directories (their `which` checkpoint) or checkpoint files, trained with the same tokenizer
@@ -221,15 +224,13 @@ class EvaluateApp(FromCheckpoint):
     splits: list[str] | None = None
     # where hypotheses and results.json go; default: <run>/eval/<checkpoint>-<strategy>
     output_dir: str | None = None
-    # the run's data config applies; keys given here override it
-    data: DataConfig = field(default_factory=DataConfig)
+    data: DataConfig = field(default_factory=DataConfig)  # the run's, changed by keys given here
     progress: bool = True
 
 
 @dataclass
 class TranslateApp(FromCheckpoint):
-    # files for batch mode; default: standard input and output
-    input: str | None = None
+    input: str | None = None  # files for batch mode; default: standard input and output
     output: str | None = None
     show_scores: bool = False
     show_time: bool = False
@@ -237,10 +238,13 @@ class TranslateApp(FromCheckpoint):
     max_src_len: int | None = _num(None, lo=1)
 
 
+@dataclass
+class ServeApp(FromCheckpoint):
+    serve: ServeConfig = field(default_factory=ServeConfig)
+    # longest source in subword tokens; longer input is truncated (default: the run's data.max_len)
+    max_src_len: int | None = _num(None, lo=1)
+
+
 APP_SCHEMAS: dict[str, type] = {
-    "prepare": PrepareApp,
-    "inspect": InspectApp,
-    "train": TrainApp,
-    "evaluate": EvaluateApp,
-    "translate": TranslateApp,
-}
+    "prepare": PrepareApp, "inspect": InspectApp, "train": TrainApp, "evaluate": EvaluateApp,
+    "translate": TranslateApp, "serve": ServeApp}

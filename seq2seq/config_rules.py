@@ -132,6 +132,13 @@ def check_decode(decode: DecodeConfig) -> None:
         )
 
 
+def check_decode_config(decode: DecodeConfig) -> None:
+    """Every decode field's range or choices, then check_decode (for decode settings made in
+    code: the Python API, the HTTP service)."""
+    _walk(decode, "decode.")
+    check_decode(decode)
+
+
 def check_train(train: TrainConfig) -> None:
     if train.warmup_steps and train.schedule in ("plateau", "constant"):
         raise UserError(

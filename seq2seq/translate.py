@@ -13,7 +13,7 @@ def main(cfg: TranslateApp) -> None:
     """Translate from run_dir=PATH or checkpoint=PATH."""
     # torch loads only once the config is sound
     from seq2seq.decoding.loading import open_configured
-    from seq2seq.decoding.translation import Translator
+    from seq2seq.decoding.translator import Translator
 
     translator = Translator(open_configured(cfg, command_line_overrides()), cfg.decode,
                             cfg.max_src_len)

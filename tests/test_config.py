@@ -19,6 +19,7 @@ ENTRY_MODULES = {
     "train": "seq2seq.train",
     "evaluate": "seq2seq.evaluate",
     "translate": "seq2seq.translate",
+    "serve": "seq2seq.serve",
 }
 GROUPS = sorted(p.name for p in config_dir().iterdir() if p.is_dir() and p.name != "hydra")
 

@@ -40,6 +40,7 @@ def test_wheel_carries_configs_and_installed_copy_composes(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped = {str(p.relative_to(config_dir())) for p in config_dir().rglob("*.yaml")}
     assert shipped and {f"seq2seq/configs/{n}" for n in shipped} <= names
+    assert "seq2seq/serving/page.html" in names
     site = tmp_path / "site"
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--no-compile", "--target",

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from seq2seq.decoding.translation import Translator
+from seq2seq.decoding.translator import Translator
 from seq2seq.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -46,22 +46,12 @@ def translate_chunk(
     translator: Translator, lines: list[str], first: int, name: str, show_scores: bool
 ) -> list[str]:
     """Output lines for input lines (numbered from first); empty input gives empty output."""
-    todo = [i for i, line in enumerate(lines) if line.strip()]
-    ids, cut = translator.encode([lines[i] for i in todo])
-    for i, n in zip(todo, cut, strict=True):
-        if n:
-            log.warning(
-                "%s:%d: %d subwords truncated to %d (max_src_len)",
-                name,
-                first + i,
-                n,
-                translator.max_src_len,
-            )
-    out = [""] * len(lines)
-    for i, nbest in zip(todo, translator.translate_ids(ids), strict=True):
-        best = nbest[0]
-        out[i] = f"{best.text}\t{best.score:.4f}" if show_scores else best.text
-    return out
+    results = translator.translate_lines(lines, where=lambda i: f"{name}:{first + i}")
+    return [
+        (f"{nbest[0].text}\t{nbest[0].score:.4f}" if show_scores and lines[i].strip()
+         else nbest[0].text)
+        for i, nbest in enumerate(results)
+    ]
 
 
 @contextmanager

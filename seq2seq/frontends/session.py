@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from seq2seq.decoding.translation import Translation, Translator
+from seq2seq.decoding.translator import Translation, Translator
 from seq2seq.errors import UserError
 from seq2seq.frontends.heatmap import render_text, save_png
 

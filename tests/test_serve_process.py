@@ -1,0 +1,65 @@
+"""The real `seq2seq-serve` process: concurrent requests batched, SIGTERM drains in-flight work
+and exits 0, bad requests leave it serving."""
+
+from __future__ import annotations
+
+import gzip
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from conftest import MIRROR, run_module
+from servers import running_server
+
+VAL = gzip.decompress((MIRROR / "val.de.gz").read_bytes()).decode().splitlines()[:32]
+
+
+@pytest.mark.slow
+def test_concurrent_requests_are_batched_and_answered_to_their_callers(trained_run):
+    proc = run_module("seq2seq.translate", f"run_dir={trained_run}", "device=cpu",
+                      input="\n".join(VAL) + "\n")
+    expected = proc.stdout.split("\n")[:32]
+    with running_server(trained_run, "serve.max_wait_ms=100") as (_, url):
+        with httpx.Client(base_url=url, timeout=60) as client:
+            assert client.post("/v1/translate", json={"text": "bad"}).status_code == 422
+
+            def one(line: str) -> str:
+                response = client.post("/v1/translate", json={"text": [line]})
+                assert response.status_code == 200, response.text
+                return response.json()["translations"][0]["text"]
+
+            with ThreadPoolExecutor(32) as pool:
+                got = list(pool.map(one, VAL))
+            health = client.get("/v1/health").json()
+    assert got == expected
+    assert health["requests"] == 32 and health["sentences"] == 32
+    assert health["batches"] < 32, health
+
+
+@pytest.mark.slow
+def test_sigterm_finishes_the_request_in_flight_and_exits_0(trained_run):
+    # the batcher waits up to 3 s for company, so the request is in flight when SIGTERM comes
+    with running_server(trained_run, "serve.max_wait_ms=3000") as (proc, url):
+        answer = {}
+
+        def ask():
+            answer["response"] = httpx.post(f"{url}/v1/translate", json={"text": VAL[:4]},
+                                            timeout=60)
+
+        thread = threading.Thread(target=ask)
+        thread.start()
+        time.sleep(1.0)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        thread.join(timeout=60)
+        assert proc.wait(timeout=60) == 0
+        waited = time.monotonic() - sent
+        output = proc.stdout.read()
+    response = answer["response"]
+    assert response.status_code == 200, output
+    assert len(response.json()["translations"]) == 4
+    assert waited > 1.0, "the server should have waited for the request in flight"
+    assert "Traceback" not in output

@@ -1,0 +1,72 @@
+"""The Python API: Translator.load(...).translate(...) gives what the commands give."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+import torch
+from conftest import MIRROR, run_module
+
+from seq2seq import Translator
+from seq2seq.errors import UserError
+
+VAL = gzip.decompress((MIRROR / "val.de.gz").read_bytes()).decode().splitlines()[:30]
+
+
+@pytest.fixture(scope="module")
+def translator(trained_run):
+    return Translator.load(trained_run, beam_size=4, device="cpu")
+
+
+def test_strings_equal_the_translate_commands_output(trained_run, translator):
+    lines = [*VAL[:12], "", *VAL[12:]]
+    proc = run_module("seq2seq.translate", f"run_dir={trained_run}", "decode.beam_size=4",
+                      input="\n".join(lines) + "\n")
+    assert proc.returncode == 0, proc.stderr
+    got = translator.translate(lines)
+    assert got == proc.stdout.split("\n")[:-1]
+    assert got[12] == "" and all(got[i] for i in range(12))
+    assert translator.translate(VAL[0]) == [got[0]]
+
+
+def test_n_best_and_attention_give_objects(translator):
+    results = translator.translate(VAL[:5], n_best=3, attention=True)
+    assert len(results) == 5
+    for nbest in results:
+        assert len(nbest) == 3
+        assert [t.score for t in nbest] == sorted((t.score for t in nbest), reverse=True)
+        for t in nbest:
+            assert t.tokens == t.tgt_pieces and t.tokens[-1] == "</s>"
+            assert t.attention.shape == (len(t.tokens), len(t.src_pieces))
+            torch.testing.assert_close(t.attention.sum(-1), torch.ones(len(t.tokens)))
+    assert translator.translate(VAL[:2], beam_size=1) != translator.translate(
+        VAL[:2], beam_size=1, attention=True)  # strings against objects
+    assert translator.translate(VAL[:2], beam_size=1) == [
+        n[0].text for n in translator.translate(VAL[:2], beam_size=1, attention=True)]
+
+
+def test_ensemble_precision_and_int8(trained_run, translator):
+    plain = translator.translate(VAL[:10])
+    assert Translator.load(trained_run, beam_size=4, ensemble=[trained_run],
+                           device="cpu").translate(VAL[:10]) == plain
+    for options in ({"quantize": "int8"}, {"precision": "bf16"}):
+        other = Translator.load(trained_run, beam_size=4, device="cpu", **options)
+        out = other.translate(VAL[:10])
+        assert len(out) == 10 and all(out)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"beam_size": 0}, "decode.beam_size=0: must be >= 1"),
+    ({"beam_size": 2, "n_best": 3}, "decode.n_best=3: must not exceed decode.beam_size=2"),
+    ({"precision": "fp8"}, "precision='fp8': accepted values are fp32, bf16"),
+    ({"which": "nope"}, "run directory without checkpoints/nope.pt"),
+])
+def test_bad_settings_are_one_line_errors(trained_run, options, message):
+    with pytest.raises(UserError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        Translator.load(trained_run, device="cpu", **options)
+
+
+def test_bad_per_call_settings_are_one_line_errors(translator):
+    with pytest.raises(UserError, match="decode.length_penalty=-1: must be >= 0.0"):
+        translator.translate(VAL[:1], length_penalty=-1)
