@@ -4,14 +4,18 @@ and exits 0, bad requests leave it serving."""
 from __future__ import annotations
 
 import gzip
+import os
+import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import MIRROR, run_module
+from conftest import MIRROR, REPO, run_module
 from servers import running_server
 
 VAL = gzip.decompress((MIRROR / "val.de.gz").read_bytes()).decode().splitlines()[:32]
@@ -63,3 +67,18 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_0(trained_run):
     assert len(response.json()["translations"]) == 4
     assert waited > 1.0, "the server should have waited for the request in flight"
     assert "Traceback" not in output
+
+
+@pytest.mark.slow
+def test_the_load_test_script_measures_one_and_many_clients(trained_run):
+    proc = subprocess.run(
+        [sys.executable, "scripts/load_test.py", "--run", str(trained_run), "--clients", "4",
+         "--requests", "2", "--serve", "device=cpu"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "SEQ2SEQ_DATA_MIRROR": str(MIRROR)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [line.split("|")[1:-1] for line in proc.stdout.splitlines()
+            if re.match(r"\| [14] \|", line)]
+    assert [(int(r[0]), int(r[5])) for r in rows] == [(1, 2), (4, 8)]  # clients, requests
+    assert all(float(r[1]) > 0 for r in rows)
+    assert "4 clients / 1 client: " in proc.stdout

@@ -59,34 +59,33 @@ class Batcher:
         await self.queue.put(job)
         return await job.future
 
-    async def _next(self, timeout: float | None) -> Job | None:
-        if self.waiting and timeout is None:
-            return self.waiting.pop(0)
-        try:
-            return await asyncio.wait_for(self.queue.get(), timeout)
-        except TimeoutError:
-            return None
-
     async def _gather(self) -> list[Job]:
-        """The oldest job and the like ones that arrive within max_wait, up to max_sentences."""
-        first = await self._next(None)
+        """The oldest job, the like ones already waiting, and those that arrive within
+        max_wait, up to max_sentences sentences; unlike ones wait for a later batch."""
+        first = self.waiting.pop(0) if self.waiting else await self.queue.get()
         batch, n = [first], len(first.lines)
-        alike = lambda job: job.decode == first.decode and job.attention == first.attention  # noqa: E731
-        for job in list(self.waiting):
-            if alike(job) and n + len(job.lines) <= self.max_sentences:
-                self.waiting.remove(job)
-                batch.append(job)
-                n += len(job.lines)
-        deadline = asyncio.get_running_loop().time() + self.max_wait
-        while n < self.max_sentences:
-            job = await self._next(max(0.0, deadline - asyncio.get_running_loop().time()))
-            if job is None:
-                break
-            if alike(job) and n + len(job.lines) <= self.max_sentences:
+
+        def take(job: Job) -> None:
+            nonlocal n
+            if (job.decode == first.decode and job.attention == first.attention
+                    and n + len(job.lines) <= self.max_sentences):
                 batch.append(job)
                 n += len(job.lines)
             else:
                 self.waiting.append(job)
+
+        earlier, self.waiting = self.waiting, []
+        for job in earlier:
+            take(job)
+        while not self.queue.empty():
+            take(self.queue.get_nowait())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_wait
+        while n < self.max_sentences and loop.time() < deadline:
+            try:
+                take(await asyncio.wait_for(self.queue.get(), deadline - loop.time()))
+            except TimeoutError:
+                break
         return batch
 
     def _decode(self, batch: list[Job]) -> list[list[Translation]]:
