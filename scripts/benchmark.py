@@ -37,12 +37,14 @@ ROWS_TRAIN = [  # (name, the row's own overrides)
     ("train fp32 fast path, whole logits", ["train.precision=fp32", "train.loss_chunk=0"]),
     ("train bf16 fast path", ["train.precision=bf16"]),
     ("train bf16 step loop", ["train.precision=bf16", "train.fast_path=false"]),
+    ("train auto fast path", ["train.precision=auto"]),
 ]
 ROWS_DECODE = [  # (name, strategy, beam, precision, batch size, sentences)
     ("greedy fp32", "greedy", 1, "fp32", 64, None),
     ("beam 5 fp32", "beam", 5, "fp32", 64, None),
     ("greedy bf16", "greedy", 1, "bf16", 64, None),
     ("beam 5 bf16", "beam", 5, "bf16", 64, None),
+    ("beam 5 auto", "beam", 5, "auto", 64, None),
     ("greedy int8", "greedy", 1, "int8", 64, None),
     ("beam 5 int8", "beam", 5, "int8", 64, None),
     ("beam 5 fp32, one sentence at a time", "beam", 5, "fp32", 1, 200),
@@ -128,7 +130,7 @@ def main() -> None:
         print(slow_bf16, flush=True)
     if "train" in sections:
         for name, own in ROWS_TRAIN:
-            if keep(name) and not ("bf16" in name and slow_bf16):
+            if keep(name) and not ("bf16" in name and slow_bf16):  # auto measures, never slow
                 results["train"][name] = row(name, measure_train, [*args.overrides, *own],
                                              args.run, args.windows, args.steps, args.threads,
                                              args.device)

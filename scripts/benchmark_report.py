@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import os
-import platform
 
 
 def machine(threads: int, device: str) -> str:
     """The CPU model, cores used, torch version and the GPU if one is used."""
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    text = f"{cpu} ({os.cpu_count()} cores, {threads} threads), torch {torch.__version__}"
+    from seq2seq.precision import cpu_name
+
+    text = f"{cpu_name()} ({os.cpu_count()} cores, {threads} threads), torch {torch.__version__}"
     if device == "cuda":
         text += f", {torch.cuda.get_device_name(0)}"
     return text
@@ -50,6 +45,8 @@ RATIOS = [  # (table, numerator row, denominator row, figure)
     ("train", "train fp32 fast path", "train fp32 fast path, whole logits", "tgt_tok_s"),
     ("train", "train bf16 fast path", "train fp32 fast path", "tgt_tok_s"),
     ("train", "train bf16 step loop", "train fp32 step loop", "tgt_tok_s"),
+    ("train", "train auto fast path", "train fp32 fast path", "tgt_tok_s"),
+    ("decode", "beam 5 auto", "beam 5 fp32", "sent_s"),
     ("decode", "beam 5 bf16", "beam 5 fp32", "sent_s"),
     ("decode", "beam 5 int8", "beam 5 fp32", "sent_s"),
     ("decode", "greedy int8", "greedy fp32", "sent_s"),
@@ -76,11 +73,14 @@ def report(results: dict) -> None:
         return [f"{r['sent_s']:.1f}", f"{r['tok_s']:,.0f}", _fmt(r["bleu"], ".2f"),
                 f"{r['rss_mb']:,.0f}"]
 
+    def chosen(name: str, r: dict) -> str:
+        return f" (auto chose {r['precision']})" if "auto" in name else ""
+
     _table(["training", "target tok/s", "source tok/s", "GFLOP/s", "of GEMM peak", "peak RSS MB"],
-           results["train"], train_cells, lambda name, r: name)
+           results["train"], train_cells, lambda name, r: name + chosen(name, r))
     _table(["decoding test_2016_flickr", "sentences/s", "tokens/s", "BLEU", "peak RSS MB"],
            results["decode"], decode_cells,
-           lambda name, r: f"{name} ({r['sentences']} sentences)")
+           lambda name, r: f"{name} ({r['sentences']} sentences){chosen(name, r)}")
     ratios = [_ratio(results[table], a, b, key) for table, a, b, key in RATIOS]
     ratios = [r for r in ratios if r]
     if ratios:

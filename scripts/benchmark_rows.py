@@ -156,7 +156,8 @@ def measure_decode(overrides, run, strategy, beam, precision, batch_size, limit,
     n_tokens = sum(len(h[0].tokens) + 1 for h in hyps)
     text = tok.decode_tgt([h[0].tokens for h in hyps])
     return {"sent_s": len(ids) / seconds, "tok_s": n_tokens / seconds,
-            "bleu": bleu(text, refs) if run else None, "sentences": len(ids)}
+            "bleu": bleu(text, refs) if run else None, "sentences": len(ids),
+            "precision": loaded.precision}
 
 
 def _product_seconds(a, b, device: str) -> float:

@@ -110,13 +110,13 @@ class DecodeConfig:
     beam_size: int = _num(5, lo=1)
     # GNMT length penalty alpha: scores are divided by ((5 + len) / 6) ** alpha.
     length_penalty: float = _num(1.0, lo=0.0)
-    # Hypotheses stop at max_len_a * source_length + max_len_b tokens.
-    max_len_a: float = _num(1.5, lo=0.0)
+    max_len_a: float = _num(1.5, lo=0.0)  # at most max_len_a * source length + max_len_b
     max_len_b: int = _num(10, lo=1)
     min_len: int = _num(0, lo=0)
     n_best: int = _num(1, lo=1)
     batch_size: int = _num(64, lo=1)
     quantize: str = _choice("none", "none", "int8")
+    precision: str = _choice("fp32", "fp32", "bf16", "auto")  # auto: measured (precision.py)
 
 
 @dataclass

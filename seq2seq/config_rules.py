@@ -50,11 +50,13 @@ def validate(cfg: Any) -> None:
         section = getattr(cfg, name, None)
         if section is not None:
             check(section)
-    if isinstance(cfg, TrainApp) and cfg.decode.quantize != "none":
-        raise UserError(
-            f"decode.quantize={cfg.decode.quantize}: seq2seq-train validates its fp32 model "
-            "unquantised; quantisation is for seq2seq-evaluate and seq2seq-translate"
-        )
+    if isinstance(cfg, TrainApp):
+        for key, value in (("quantize", "none"), ("precision", "fp32")):
+            if getattr(cfg.decode, key) != value:
+                raise UserError(
+                    f"decode.{key}={getattr(cfg.decode, key)}: seq2seq-train validates in the "
+                    f"training precision (train.precision); decode.{key} is for "
+                    "seq2seq-evaluate, seq2seq-translate and seq2seq-serve")
 
 
 def check_tokenizer(tok: TokenizerConfig) -> None:

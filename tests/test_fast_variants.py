@@ -43,3 +43,10 @@ def test_int8_and_bf16_agree_with_fp32(trained_model):
         print(f"{name}: {same}/{N} sentences identical to fp32, {prefix:.1%} of tokens agree "
               "before the first difference")
         assert same >= 0.6 * N and prefix >= 0.8
+
+
+def test_int8_quantisation_spills_no_warnings_on_users(trained_model, recwarn):
+    model = trained_model[0]
+    quantized = quantize_int8(model)
+    assert isinstance(quantized.decoder.gru, torch.ao.nn.quantized.dynamic.GRU)
+    assert [str(w.message) for w in recwarn] == []

@@ -7,8 +7,9 @@ Nothing here imports the training loop: a checkpoint holds everything needed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,15 @@ import torch
 from seq2seq import checkpoint as ckpt
 from seq2seq.config import FromCheckpoint
 from seq2seq.data.tokenizer import Tokenizer
-from seq2seq.devices import pick_device
+from seq2seq.decoding.search import SearchSettings
+from seq2seq.decoding.translation import translate_ids
+from seq2seq.devices import pick_device, pick_precision
 from seq2seq.errors import UserError
 from seq2seq.model.ensemble import Decodable, Ensemble
 from seq2seq.overrides import explicit_values, model_for_checkpoint
+from seq2seq.precision import autocast, timed
 
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "auto")
 QUANTIZE = ("none", "int8")
 
 
@@ -45,16 +49,23 @@ class Loaded:
 
     def autocast(self) -> AbstractContextManager:
         """The context decoding runs in: bf16 autocast, or nothing for fp32."""
-        if self.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return nullcontext()
+        return autocast(self.precision, self.device)
 
 
 def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
-    """Dynamic int8 quantisation of the GRU and Linear layers (CPU inference)."""
+    """Dynamic int8 quantisation of the GRU and Linear layers (CPU inference).
+
+    torch.ao.quantization.quantize_dynamic is deprecated from torch 2.10 in favour of torchao,
+    whose int8 path has no GRU; it still works in the torch versions we support
+    (tests/test_fast_variants.py), so its deprecation warnings are kept from users here."""
+    import warnings
+
     from torch.ao.quantization import quantize_dynamic
 
-    return quantize_dynamic(model, {torch.nn.GRU, torch.nn.Linear}, dtype=torch.qint8)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="torch.ao.quantization is deprecated")
+        warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*deprecated")
+        return quantize_dynamic(model, {torch.nn.GRU, torch.nn.Linear}, dtype=torch.qint8)
 
 
 def _same_vocabulary(a: Tokenizer, b: Tokenizer) -> bool:
@@ -80,6 +91,37 @@ def _members(paths: list[Path], model_changes: dict[str, Any]) -> tuple[list, To
     return models, first.tokenizer, first.config
 
 
+def _decode_seconds(model: Decodable, tokenizer: Tokenizer, precision: str,
+                    device: torch.device) -> float:
+    """Seconds to beam-search 16 random 16-subword sources to 20 subwords each at precision."""
+    g = torch.Generator().manual_seed(0)
+    src = torch.randint(4, tokenizer.src_vocab_size, (16, 16), generator=g).tolist()
+    special = tokenizer.special
+    settings = SearchSettings(bos=special.bos, eos=special.eos, beam_size=5, max_len_a=1.0,
+                              max_len_b=4, min_len=20)
+
+    def run() -> None:
+        with autocast(precision, device):
+            translate_ids(model, src, settings=settings, strategy="beam", batch_size=16,
+                          pad_id=special.pad, device=device)
+
+    return timed(run, device)
+
+
+def _precision(precision: str, quantize: str, model: Decodable, tokenizer: Tokenizer,
+               config: dict, device: torch.device) -> str:
+    """precision as asked, with auto measured on this model (fp32 for an int8 model)."""
+    if quantize == "int8":
+        if precision == "bf16":
+            raise UserError("decode.precision=bf16: an int8 model (decode.quantize=int8) decodes "
+                            "with its own int8 kernels; ask for one of the two")
+        return "fp32"
+    shape = json.dumps([config["model"], tokenizer.src_vocab_size, tokenizer.tgt_vocab_size,
+                        sum(p.numel() for p in model.parameters())])
+    return pick_precision(precision, device, "decode.precision", shape=shape,
+                          measure=lambda p: _decode_seconds(model, tokenizer, p, device))
+
+
 def _check_choice(name: str, value: str, accepted: tuple[str, ...]) -> None:
     if value not in accepted:
         raise UserError(f"{name}={value!r}: accepted values are {', '.join(accepted)}")
@@ -98,8 +140,9 @@ def open_model(
     """The model of source (a run directory, whose checkpoints/WHICH.pt is taken, or a
     checkpoint file), decoding as one Ensemble with the models of `ensemble` if any, on device
     (auto: CUDA when there is one), in eval mode. precision: fp32 | bf16 (autocast while
-    decoding); quantize: none | int8 (dynamic, CPU only). model_changes ({"model.KEY": value})
-    may change layout and dropout, not the weights' shapes."""
+    decoding) | auto (measured here); quantize: none | int8 (dynamic, CPU only).
+    model_changes ({"model.KEY": value}) may change layout and dropout, not the weights'
+    shapes."""
     _check_choice("precision", precision, PRECISIONS)
     _check_choice("quantize", quantize, QUANTIZE)
     path = ckpt.resolve(source, which)
@@ -119,13 +162,15 @@ def open_model(
                 "decode.quantize=int8: dynamic quantisation runs on the CPU; add device=cpu"
             )
         decodable = quantize_int8(decodable)
-    return Loaded(model=decodable.to(target), tokenizer=tokenizer, config=config, path=path,
+    decodable = decodable.to(target)
+    precision = _precision(precision, quantize, decodable, tokenizer, config, target)
+    return Loaded(model=decodable, tokenizer=tokenizer, config=config, path=path,
                   parameters=parameters, members=paths, precision=precision)
 
 
 def open_configured(cfg: FromCheckpoint, overrides: list[str]) -> Loaded:
     """open_model as a command's config says (run_dir or checkpoint, which, ensemble, device,
-    decode.quantize, threads), with this command line's model.* overrides."""
+    decode.precision, decode.quantize, threads), with this command line's model.* overrides."""
     if cfg.run_dir and cfg.checkpoint:
         raise UserError("give run_dir=PATH or checkpoint=PATH, not both")
     if not (cfg.run_dir or cfg.checkpoint):
@@ -134,5 +179,6 @@ def open_configured(cfg: FromCheckpoint, overrides: list[str]) -> Loaded:
         torch.set_num_threads(cfg.threads)
     return open_model(
         cfg.run_dir or cfg.checkpoint, which=cfg.which, ensemble=cfg.ensemble, device=cfg.device,
-        quantize=cfg.decode.quantize, model_changes=explicit_values(cfg, overrides, ("model",)),
+        precision=cfg.decode.precision, quantize=cfg.decode.quantize,
+        model_changes=explicit_values(cfg, overrides, ("model",)),
     )

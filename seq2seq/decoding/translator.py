@@ -76,10 +76,12 @@ class Translator:
         max_src_len: int | None = None,
     ) -> Translator:
         """A translator for a run directory (its checkpoints/WHICH.pt) or checkpoint file, with
-        the models of `ensemble`, on device (auto: CUDA if there is one), in fp32 or bf16,
-        optionally int8-quantised (CPU); beam_size 1 is greedy search."""
+        the models of `ensemble`, on device (auto: CUDA if there is one), in fp32, bf16 or
+        auto (the faster here, measured), optionally int8-quantised (CPU); beam_size 1 is
+        greedy search."""
         decode = decode_settings(
-            DecodeConfig(quantize=quantize), beam_size=beam_size, length_penalty=length_penalty,
+            DecodeConfig(quantize=quantize, precision=precision), beam_size=beam_size,
+            length_penalty=length_penalty,
             n_best=n_best, max_len_a=max_len_a, max_len_b=max_len_b, min_len=min_len,
             batch_size=batch_size)
         loaded = open_model(source, which=which, ensemble=ensemble, device=device,

@@ -21,9 +21,10 @@ from seq2seq.overrides import merge_explicit, typed
 log = logging.getLogger(__name__)
 
 
-def decode_tag(cfg: EvaluateApp) -> str:
+def decode_tag(cfg: EvaluateApp, precision: str = "fp32") -> str:
     """How the hypotheses were decoded, as a folder name: greedy, beam5, beam5-lp1.5-int8, ...
-    naming every setting that changes hypotheses and differs from its default."""
+    naming every setting that changes hypotheses and differs from its default (precision: the
+    one decoding ran in, auto resolved)."""
     d, default = cfg.decode, DecodeConfig()
     tag = "greedy" if d.strategy == "greedy" else f"beam{d.beam_size}"
     if d.strategy == "beam" and d.length_penalty != default.length_penalty:
@@ -32,6 +33,8 @@ def decode_tag(cfg: EvaluateApp) -> str:
         tag += f"-len{d.max_len_a:g}x+{d.max_len_b}"
     if d.min_len != default.min_len:
         tag += f"-min{d.min_len}"
+    if precision != "fp32":
+        tag += f"-{precision}"
     return tag + ("-int8" if d.quantize == "int8" else "")
 
 
@@ -66,7 +69,7 @@ def _output_dir(cfg: EvaluateApp, loaded: Loaded) -> Path:
         return Path(cfg.output_dir)
     n = len(loaded.members)
     name = loaded.path.stem if n == 1 else f"ensemble{n}"
-    return run_of(loaded.path) / "eval" / f"{name}-{decode_tag(cfg)}"
+    return run_of(loaded.path) / "eval" / f"{name}-{decode_tag(cfg, loaded.precision)}"
 
 
 def _header(cfg: EvaluateApp, loaded: Loaded, data: DataConfig) -> dict:
@@ -80,6 +83,7 @@ def _header(cfg: EvaluateApp, loaded: Loaded, data: DataConfig) -> dict:
             {"checkpoint": str(p), "sha256": sha256_of(p)} for p in members
         ] if len(members) > 1 else None,
         "decode": dataclasses.asdict(cfg.decode),
+        "precision": loaded.precision,  # decode.precision as decoding ran (auto resolved)
         "pair": f"{data.src_lang}-{data.tgt_lang}",
         "parameters": loaded.parameters,
     }

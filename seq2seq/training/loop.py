@@ -25,6 +25,7 @@ from seq2seq.errors import UserError
 from seq2seq.training.distributed import Ranks, shard
 from seq2seq.training.metrics import MetricsLog, Throughput
 from seq2seq.training.optim import Schedule, budget_used, build_optimizer
+from seq2seq.training.probe import training_precision
 from seq2seq.training.saving import Checkpoints, Progress, TrainingState
 from seq2seq.training.signals import StopRequest
 from seq2seq.training.step import StepResult, TrainingStep
@@ -52,8 +53,10 @@ class Trainer:
         self.started, self.seconds_before = time.monotonic(), 0.0
         self.seconds = 0.0  # training seconds as all ranks agree (stop_reason)
         self.epoch_length = 1  # this rank's batches in the current epoch
-        self.step = TrainingStep(self.tc, self.net, model, optimizer, self.sp.pad, device, ranks)
-        self.precision = self.step.precision
+        self.precision = training_precision(cfg, model, self.collate(self.epoch_batches(0)[0]),
+                                            self.sp.pad, device, ranks)
+        self.step = TrainingStep(self.tc, self.net, model, optimizer, self.sp.pad, device, ranks,
+                                 self.precision)
 
     @property
     def progress(self) -> Progress:

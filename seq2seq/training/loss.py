@@ -7,7 +7,9 @@ and walking through them costs about a tenth of a step. `output_loss` instead pr
 and differentiates `chunk_rows` rows at a time, so each (chunk_rows, V) block is made once and
 reused while it is in cache; the gradients of the features, weight and bias are computed in the
 forward pass and only scaled in the backward pass. The numbers are those of
-`F.cross_entropy(F.linear(x, weight, bias), targets, label_smoothing=s, reduction="sum")`.
+`F.cross_entropy(F.linear(x, weight, bias), targets, label_smoothing=s, reduction="sum")`;
+under autocast the products run in autocast's dtype and the softmax in fp32, as autocast
+would run them.
 """
 
 from __future__ import annotations
@@ -38,37 +40,57 @@ def token_loss(logits: torch.Tensor, tgt_out: torch.Tensor, pad_id: int, smoothi
     )
 
 
+def _chunks(x, weight, bias, targets, smoothing: float, chunk_rows: int, low):
+    """The summed loss (float64) and the gradients of x, weight and bias, chunk_rows rows at a
+    time; with low (autocast's dtype) the products run in low, the softmax in fp32."""
+    V = weight.shape[0]
+    grad_x = torch.empty_like(x)
+    grad_w = torch.zeros_like(weight)
+    grad_b = None if bias is None else torch.zeros_like(bias)
+    total = torch.zeros((), dtype=torch.float64, device=x.device)
+    w = weight if low is None else weight.to(low)
+    b = bias if bias is None or low is None else bias.to(low)
+    for start in range(0, x.shape[0], chunk_rows):
+        rows = slice(start, start + chunk_rows)
+        xc, tc = x[rows] if low is None else x[rows].to(low), targets[rows].unsqueeze(1)
+        logp = F.linear(xc, w, b)  # (n, V), turned into log-probabilities in place
+        logp = logp if low is None else logp.float()
+        logp.sub_(torch.logsumexp(logp, dim=-1, keepdim=True))
+        nll = -logp.gather(1, tc).sum()
+        uniform = -logp.sum() / V
+        total += ((1.0 - smoothing) * nll + smoothing * uniform).double()
+        # d loss / d logits = softmax - (1 - s) * one_hot(target) - s / V
+        grad = logp.exp_().sub_(smoothing / V)
+        grad.scatter_add_(1, tc, grad.new_full(tc.shape, smoothing - 1.0))
+        if low is None:
+            torch.mm(grad, weight, out=grad_x[rows])
+            grad_w.addmm_(grad.t(), xc)
+        else:
+            g = grad.to(low)
+            grad_x[rows] = torch.mm(g, w)
+            grad_w += torch.mm(g.t(), xc)
+        if grad_b is not None:
+            grad_b += grad.sum(0)
+    return total, grad_x, grad_w, grad_b
+
+
 class _ChunkedOutputLoss(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, targets, smoothing: float, chunk_rows: int):
-        V = weight.shape[0]
-        grad_x = torch.empty_like(x)
-        grad_w = torch.zeros_like(weight)
-        grad_b = None if bias is None else torch.zeros_like(bias)
-        total = torch.zeros((), dtype=torch.float64, device=x.device)
-        for start in range(0, x.shape[0], chunk_rows):
-            rows = slice(start, start + chunk_rows)
-            xc, tc = x[rows], targets[rows].unsqueeze(1)
-            logp = F.linear(xc, weight, bias)  # (n, V), turned into log-probabilities in place
-            logp.sub_(torch.logsumexp(logp, dim=-1, keepdim=True))
-            nll = -logp.gather(1, tc).sum()
-            uniform = -logp.sum() / V
-            total += ((1.0 - smoothing) * nll + smoothing * uniform).double()
-            # d loss / d logits = softmax - (1 - s) * one_hot(target) - s / V
-            grad = logp.exp_().sub_(smoothing / V)
-            grad.scatter_add_(1, tc, grad.new_full(tc.shape, smoothing - 1.0))
-            torch.mm(grad, weight, out=grad_x[rows])
-            grad_w.addmm_(grad.t(), xc)
-            if grad_b is not None:
-                grad_b += grad.sum(0)
+        device = x.device.type
+        low = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else None
+        with torch.autocast(device, enabled=False):
+            total, grad_x, grad_w, grad_b = _chunks(x, weight, bias, targets, smoothing,
+                                                    chunk_rows, low)
         ctx.has_bias = bias is not None
         ctx.save_for_backward(grad_x, grad_w, grad_b if grad_b is not None else grad_w.new_empty(0))
-        return total.to(x.dtype)
+        return total.to(x.dtype if low is None else torch.float32)
 
     @staticmethod
     def backward(ctx, g):
         grad_x, grad_w, grad_b = ctx.saved_tensors
-        return grad_x * g, grad_w * g, grad_b * g if ctx.has_bias else None, None, None, None
+        return ((grad_x * g).to(grad_x.dtype), grad_w * g, grad_b * g if ctx.has_bias else None,
+                None, None, None)
 
 
 def output_loss(

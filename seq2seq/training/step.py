@@ -12,9 +12,15 @@ from torch import nn
 
 from seq2seq.config import TrainConfig
 from seq2seq.data.batching import Batch
-from seq2seq.devices import pick_precision
+from seq2seq.precision import autocast
 from seq2seq.training.distributed import Ranks
 from seq2seq.training.loss import batch_loss
+
+
+def loss_chunk(tc: TrainConfig, precision: str) -> int:
+    """Target tokens the loss scores at a time: bf16 projects whole logits under autocast (0);
+    fp32 scores train.loss_chunk at a time."""
+    return tc.loss_chunk if precision == "fp32" else 0
 
 
 class StepResult(NamedTuple):
@@ -28,17 +34,13 @@ class TrainingStep:
 
     def __init__(self, tc: TrainConfig, net: nn.Module, model: nn.Module,
                  optimizer: torch.optim.Optimizer, pad_id: int, device: torch.device,
-                 ranks: Ranks) -> None:
+                 ranks: Ranks, precision: str) -> None:
         self.tc, self.net, self.model, self.optimizer = tc, net, model, optimizer
-        self.pad, self.device, self.ranks = pad_id, device, ranks
-        self.precision = pick_precision(tc.precision, device, "train.precision")
-        # bf16 projects whole logits under autocast; fp32 scores them a chunk at a time
-        self.loss_chunk = tc.loss_chunk if self.precision == "fp32" else 0
+        self.pad, self.device, self.ranks, self.precision = pad_id, device, ranks, precision
+        self.loss_chunk = loss_chunk(tc, precision)
 
     def autocast(self):
-        if self.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return nullcontext()
+        return autocast(self.precision, self.device)
 
     def __call__(self, group: list[Batch]) -> StepResult | None:
         """One optimiser update over group (all ranks' batches form the update), or None if

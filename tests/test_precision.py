@@ -1,0 +1,132 @@
+"""precision=auto chooses by measuring (timings injected here), caches the choice, and leaves a
+run as it would have been; explicit precisions are kept."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+from training import train_config
+
+from seq2seq import checkpoint as ckpt
+from seq2seq import precision
+from seq2seq.decoding import loading
+from seq2seq.decoding.loading import open_model
+from seq2seq.devices import pick_precision
+from seq2seq.training import probe
+from seq2seq.training.distributed import Ranks
+from seq2seq.training.metrics import read
+from seq2seq.training.run import build_trainer, run_training
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQ2SEQ_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
+    return tmp_path / "cache" / "precision.json"
+
+
+def _measure(seconds: dict, calls: list):
+    def measure(p: str) -> float:
+        calls.append(p)
+        return seconds[p]
+    return measure
+
+
+@pytest.mark.parametrize("seconds, expected", [
+    ({"fp32": 1.0, "bf16": 0.5}, "bf16"),
+    ({"fp32": 1.0, "bf16": 1.9}, "fp32"),  # a CPU whose bf16 is slower (README, Speed)
+    ({"fp32": 1.0, "bf16": 0.97}, "fp32"),  # within the noise margin
+])
+def test_auto_takes_the_precision_measured_fastest(seconds, expected, caplog):
+    calls = []
+    with caplog.at_level(logging.INFO, logger="seq2seq.precision"):
+        got = pick_precision("auto", CPU, "train.precision", _measure(seconds, calls), "m1")
+    assert got == expected and calls == ["fp32", "bf16"]
+    assert f"train.precision=auto: {expected} (measured: fp32 1000 ms" in caplog.text
+
+
+def test_the_choice_is_measured_once_per_model_shape(cache):
+    calls = []
+    fast_bf16 = _measure({"fp32": 1.0, "bf16": 0.5}, calls)
+    assert pick_precision("auto", CPU, "train.precision", fast_bf16, "m1") == "bf16"
+    assert pick_precision("auto", CPU, "train.precision", fast_bf16, "m1") == "bf16"
+    assert calls == ["fp32", "bf16"] and cache.is_file()
+    assert pick_precision("auto", CPU, "decode.precision", fast_bf16, "m1") == "bf16"
+    assert pick_precision("auto", CPU, "train.precision", fast_bf16, "m2") == "bf16"
+    assert calls == ["fp32", "bf16"] * 3
+
+
+def test_no_bf16_instructions_means_fp32_unmeasured(monkeypatch):
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
+    calls = []
+    assert pick_precision("auto", CPU, "train.precision",
+                          _measure({"fp32": 1.0, "bf16": 0.1}, calls), "m") == "fp32"
+    assert calls == []
+
+
+def test_an_unwritable_cache_only_costs_measuring_again(monkeypatch, tmp_path, caplog):
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("SEQ2SEQ_CACHE_DIR", str(tmp_path / "file"))
+    calls = []
+    with caplog.at_level(logging.WARNING):
+        for _ in range(2):
+            assert pick_precision("auto", CPU, "train.precision",
+                                  _measure({"fp32": 1.0, "bf16": 0.5}, calls), "m") == "bf16"
+    assert calls == ["fp32", "bf16"] * 2 and "cannot keep the precision" in caplog.text
+
+
+@pytest.mark.parametrize("name", ["fp32", "bf16"])
+def test_an_explicit_precision_is_kept(name):
+    assert pick_precision(name, CPU, "train.precision") == name
+
+
+def test_bf16_on_a_cpu_without_bf16_instructions_warns_naming_the_key(monkeypatch, caplog):
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
+    with caplog.at_level(logging.WARNING, logger="seq2seq.devices"):
+        assert pick_precision("bf16", CPU, "train.precision") == "bf16"
+        pick_precision("fp32", CPU, "train.precision")
+    (record,) = caplog.records
+    assert record.getMessage().startswith("train.precision=bf16: this CPU has no bf16 matrix")
+
+
+def _fake_timed(seconds: list[float]):
+    """timed() that runs the real work once and reports the given seconds in turn."""
+    def timed(run, device, repeats=2):
+        run()
+        return seconds.pop(0)
+    return timed
+
+
+def test_training_auto_measures_the_runs_own_step_and_leaves_the_run_unchanged(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(probe, "timed", _fake_timed([1.0, 2.0]))  # fp32 faster
+    cfg, ov = train_config(tmp_path, "train.max_steps=3", "train.precision=auto")
+    run_training(cfg, tmp_path / "auto", ov)
+    cfg, ov = train_config(tmp_path, "train.max_steps=3", "train.precision=fp32")
+    run_training(cfg, tmp_path / "fp32", ov)
+    losses = [[r["smoothed_loss"] for r in read(tmp_path / run / "metrics.jsonl")
+               if r["kind"] == "train"] for run in ("auto", "fp32")]
+    assert losses[0] == losses[1] and len(losses[0]) == 3
+    a, b = (ckpt.load(tmp_path / run / "checkpoints" / "last.pt").weights
+            for run in ("auto", "fp32"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+    monkeypatch.setenv("SEQ2SEQ_CACHE_DIR", str(tmp_path / "another-machine"))
+    monkeypatch.setattr(probe, "timed", _fake_timed([1.0, 0.5]))  # bf16 faster
+    cfg, ov = train_config(tmp_path, "train.precision=auto", "train.seed=7")
+    assert build_trainer(cfg, tmp_path / "bf16", ov, Ranks()).precision == "bf16"
+
+
+def test_decoding_auto_measures_the_loaded_model(trained_run, monkeypatch, tmp_path):
+    monkeypatch.setattr(loading, "timed", _fake_timed([1.0, 0.5]))
+    assert open_model(trained_run, device="cpu", precision="auto").precision == "bf16"
+    assert open_model(trained_run, device="cpu", precision="auto").precision == "bf16"  # cached
+    monkeypatch.setenv("SEQ2SEQ_CACHE_DIR", str(tmp_path / "another-machine"))
+    monkeypatch.setattr(loading, "timed", _fake_timed([1.0, 3.0]))
+    assert open_model(trained_run, device="cpu", precision="auto").precision == "fp32"
+    assert open_model(trained_run, device="cpu", precision="auto",
+                      quantize="int8").precision == "fp32"
