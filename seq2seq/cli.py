@@ -11,6 +11,7 @@ import copy
 import dataclasses
 import functools
 import os
+import shutil
 import sys
 import typing
 from collections.abc import Callable
@@ -61,8 +62,9 @@ def _accepted_keys(object_type: Any) -> str:
         return ""
 
 
-def describe_config_error(exc: BaseException) -> str:
-    """One line for a composition, override-syntax or schema error."""
+def describe_config_error(exc: BaseException, schema: type | None = None) -> str:
+    """One line for a composition, override-syntax or schema error (schema: the app's, to say
+    what a key accepts)."""
     if isinstance(exc, MissingConfigException) and exc.missing_cfg_file:
         group, _, name = exc.missing_cfg_file.rpartition("/")
         options = ", ".join(exc.options or [])
@@ -75,6 +77,9 @@ def describe_config_error(exc: BaseException) -> str:
             return f"{cause.full_key}: unknown key" + (
                 f"; accepted keys are {keys}" if keys else ""
             )
+        if "is not Optional" in msg and schema is not None:
+            return (f"{cause.full_key}=null: a value is required "
+                    f"({config_rules.accepted(schema, cause.full_key)})")
         return f"{cause.full_key}: {msg}"
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return "; ".join(lines)
@@ -131,6 +136,10 @@ def _preflight(app: str, argv: list[str]) -> DictConfig | None:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except HydraException as exc:
         raise UserError(f"bad override: {describe_config_error(exc)}") from exc
+    for o in parsed:
+        if not (o.is_sweep_override() or o.is_delete() or o.is_hydra_override()):
+            config_rules.check_override_types(schema.APP_SCHEMAS[app], o.key_or_group, o.value(),
+                                              o.input_line)
     if args.multirun:
         # each job of a sweep is checked when it starts
         overrides = [o.input_line for o in parsed if not o.is_sweep_override()]
@@ -140,11 +149,31 @@ def _preflight(app: str, argv: list[str]) -> DictConfig | None:
                 config_name=args.config_name or app, overrides=overrides, return_hydra_config=True
             )
         except (HydraException, OmegaConfBaseException) as exc:
-            raise UserError(describe_config_error(exc)) from exc
+            raise UserError(describe_config_error(exc, schema.APP_SCHEMAS[app])) from exc
         if cfg.hydra.output_subdir is not None and not args.multirun and not _secondary_rank():
             _check_writable_dir(str(cfg.hydra.run.dir))
     to_config(_without_hydra(cfg), app)
     return cfg
+
+
+def _claim_run_dir(app: str, composed: DictConfig | None, argv: list[str]) -> Path | None:
+    """For one training (not a sweep, rank 0): take the run directory's lock before Hydra
+    writes there; returns the directory if this command created it, else None."""
+    if app != "train" or composed is None or _secondary_rank() or "-m" in argv or \
+            "--multirun" in argv:
+        return None
+    from seq2seq.training import lock
+
+    run = Path(str(composed.hydra.run.dir))
+    fresh = not run.exists()
+    lock.hold(run)
+    return run if fresh else None
+
+
+def _discard(run: Path | None) -> None:
+    """Remove a run directory this command created, if a refusal left no checkpoint in it."""
+    if run is not None and run.is_dir() and not any((run / "checkpoints").glob("*.pt")):
+        shutil.rmtree(run, ignore_errors=True)
 
 
 def _without_hydra(cfg: DictConfig) -> DictConfig:
@@ -194,6 +223,7 @@ def hydra_app(app: str) -> Callable[[Callable[[Any], T]], Callable[[], None]]:
         def main() -> None:
             try:
                 composed = _preflight(app, sys.argv[1:])
+                created = _claim_run_dir(app, composed, sys.argv[1:])
             except UserError as exc:
                 fail(str(exc))
             if composed is not None and _secondary_rank():
@@ -209,6 +239,7 @@ def hydra_app(app: str) -> Callable[[Callable[[Any], T]], Callable[[], None]]:
                 try:
                     task(to_config(cfg, app))
                 except UserError as exc:
+                    _discard(created)
                     fail(str(exc))
 
             hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=app)(run)()

@@ -4,6 +4,7 @@ that tie fields together; a broken rule raises UserError naming the key, value a
 from __future__ import annotations
 
 import dataclasses
+import typing
 from typing import Any
 
 from seq2seq.config import (
@@ -41,6 +42,31 @@ def _walk(obj: Any, prefix: str) -> None:
             _walk(value, key + ".")
         else:
             _check_field(key, value, f.metadata)
+
+
+def field_type(schema: type, key: str) -> Any:
+    """The declared type of a dotted key in a schema dataclass (None if there is none)."""
+    cls: Any = schema
+    for part in key.split("."):
+        if not dataclasses.is_dataclass(cls):
+            return None
+        cls = typing.get_type_hints(cls).get(part)
+    return cls
+
+
+def accepted(schema: type, key: str) -> str:
+    """What a key accepts, in words."""
+    kind = field_type(schema, key)
+    kind = next((a for a in typing.get_args(kind) if a is not type(None)), kind)
+    return {bool: "true or false", int: "a whole number", float: "a number",
+            str: "a string"}.get(kind, "a value of the schema's type")
+
+
+def check_override_types(schema: type, key: str, value: Any, text: str) -> None:
+    """A bool key set on the command line (text: as typed) takes true or false, not 2, yes or
+    on (which the config library would turn into true)."""
+    if field_type(schema, key) is bool and not isinstance(value, bool):
+        raise UserError(f"{text}: accepted values are true, false")
 
 
 def validate(cfg: Any) -> None:

@@ -87,6 +87,11 @@ MODEL_BAD = [
     ("model.encoder.gru.dropout=1.0", "model.encoder.gru.dropout=1.0: must be in [0.0, 1.0)"),
     ("model.decoder.gru.bidirectional=true", "must be unidirectional"),
     ("model.decoder.attention=dot", "model.decoder.attention='dot': accepted values are"),
+    ("model.encoder.gru.batch_first=2", "model.encoder.gru.batch_first=2: accepted values are "
+     "true, false"),
+    ("model.decoder.gru.bias=null", "model.decoder.gru.bias=null: accepted values are true"),
+    ("model.encoder.gru.hidden_size=null", "model.encoder.gru.hidden_size=null: a value is "
+     "required (a whole number)"),
 ]
 
 

@@ -52,6 +52,12 @@ def test_files_corpus_prefixes_accept_gz_and_name_missing_files(tmp_path):
     assert read_parallel(files) == (["x"], ["y"])
     with pytest.raises(UserError, match=r"missing\.de: file not found .*PREFIX\.de"):
         split_files(data, str(tmp_path / "missing"))
+    (tmp_path / "d.de").mkdir()  # a prefix whose .de path is a directory
+    (tmp_path / "d.en").write_text("y\n")
+    with pytest.raises(UserError, match=r"d\.de: is a directory, not a file \(data.corpus=files"):
+        split_files(data, str(tmp_path / "d"))
+    with pytest.raises(UserError, match=r"d\.de: is a directory, not a file$"):
+        read_lines(tmp_path / "d.de")
 
 
 def test_limit_takes_the_first_pairs(tmp_path):

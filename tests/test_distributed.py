@@ -128,7 +128,7 @@ def test_torchrun_rank0_writes_and_resume_continues_exactly(tmp_path):
     assert all(torch.equal(a.weights[k], b.weights[k]) for k in a.weights)
     assert len(a.training["rng"]["ranks"]) == 2
     names = sorted(p.name for p in (tmp_path / "straight").iterdir())
-    assert names == [".hydra", "checkpoints", "config.yaml", "metrics.jsonl", "tokenizer",
+    assert names == [".hydra", ".lock", "checkpoints", "config.yaml", "metrics.jsonl", "tokenizer",
                      "train.log", "valid_hypotheses.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "split", "straight"]
     log_lines = (tmp_path / "straight" / "train.log").read_text()

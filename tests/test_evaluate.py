@@ -219,3 +219,38 @@ def test_ensemble_members_are_checked(trained_run, small_tokenizer, tmp_path):
         assert proc.returncode == 2, proc.stderr
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(start) and message in lines[0], lines
+
+
+def test_an_empty_checkpoint_is_one_line_for_every_command(trained_run, tmp_path):
+    zero = tmp_path / "zero.pt"
+    zero.write_bytes(b"")
+    expected = f"error: {zero}: not a readable checkpoint (empty file; truncated or corrupted?)"
+    for module, args in (("seq2seq.evaluate", ["progress=false"]), ("seq2seq.translate", [])):
+        proc = run_module(module, f"checkpoint={zero}", *args, input="Ein Hund.\n")
+        assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [expected], \
+            proc.stderr
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns(".lock"))
+    (run / "checkpoints" / "last.pt").write_bytes(b"")
+    proc = run_module("seq2seq.train", f"hydra.run.dir={run}", f"train.resume={run}",
+                      f"data.cache_dir={tmp_path / 'cache'}")
+    last = run / "checkpoints" / "last.pt"
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {last}: not a readable checkpoint (empty file; truncated or corrupted?)"]
+    assert (run / "checkpoints" / "best.pt").stat().st_size > 0  # nothing saved is lost
+
+
+def test_a_run_directory_it_cannot_write_is_one_line(trained_run, tmp_path, greedy_eval):
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns(".lock", "eval"))
+    (run / "eval").write_text("a file where the eval folder would go")
+    proc = _evaluate(f"run_dir={run}", "decode=greedy", "splits=[val]")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {run / 'eval' / 'best-greedy'}: cannot write the evaluation there (Not a "
+        "directory); add output_dir=PATH to write it elsewhere"]
+    assert (run / "eval").read_text() == "a file where the eval folder would go"
+    ok = _evaluate(f"run_dir={run}", "decode=greedy", "splits=[val]",
+                   f"output_dir={tmp_path / 'elsewhere'}")
+    assert ok.returncode == 0 and (tmp_path / "elsewhere" / "val.hyp").is_file()

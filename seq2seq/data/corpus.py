@@ -15,11 +15,18 @@ from seq2seq.errors import UserError
 log = logging.getLogger(__name__)
 
 
+def _missing(path: Path) -> str:
+    """Why path is no readable file."""
+    if path.is_dir():
+        return "is a directory, not a file"
+    return "file not found" if not path.exists() else "not a regular file"
+
+
 def read_lines(path: Path) -> list[str]:
     """The lines of a UTF-8 text file (plain or .gz), without line endings."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"{path}: file not found")
+        raise UserError(f"{path}: {_missing(path)}")
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as f:
@@ -68,7 +75,7 @@ def split_files(data: DataConfig, split: str) -> SplitFiles:
         for path in paths:
             if not path.is_file():
                 raise UserError(
-                    f"{path}: file not found (data.corpus=files reads PREFIX.{data.src_lang} "
+                    f"{path}: {_missing(path)} (data.corpus=files reads PREFIX.{data.src_lang} "
                     f"and PREFIX.{data.tgt_lang}, plain or .gz; prefix given: {split!r})"
                 )
     return SplitFiles(src=paths[0], tgt=paths[1])

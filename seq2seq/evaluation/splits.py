@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -15,6 +16,7 @@ from seq2seq.data.multi30k import sha256_of
 from seq2seq.data.pipeline import read_split_text
 from seq2seq.decoding.loading import Loaded, open_configured
 from seq2seq.decoding.translation import settings_from, translate_ids
+from seq2seq.errors import UserError
 from seq2seq.evaluation.scoring import all_scores
 from seq2seq.overrides import merge_explicit, typed
 
@@ -44,10 +46,21 @@ def run_data_config(saved: dict, cfg: EvaluateApp, overrides: list[str]) -> Data
     return typed(DataConfig, merged["data"], "data")
 
 
+def _unwritable(folder: Path, exc: OSError) -> UserError:
+    return UserError(f"{folder}: cannot write the evaluation there ({exc.strerror or exc}); "
+                     "add output_dir=PATH to write it elsewhere")
+
+
 def _write_atomic(path: Path, text: str) -> None:
+    """path holds text or, if anything fails, what it held before (a one-line UserError)."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise _unwritable(path.parent, exc) from exc
 
 
 def _earlier_splits(path: Path, results: dict) -> dict:
@@ -145,7 +158,10 @@ def evaluate(cfg: EvaluateApp, overrides: list[str]) -> dict:
     data = run_data_config(loaded.config, cfg, overrides)
     splits = cfg.splits if cfg.splits is not None else [data.valid, *data.test]
     out_dir = _output_dir(cfg, loaded)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(out_dir, exc) from exc
     results = _header(cfg, loaded, data)
     results["splits"] = _earlier_splits(out_dir / "results.json", results)
     for split in splits:

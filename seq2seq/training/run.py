@@ -15,7 +15,7 @@ from seq2seq.data.pipeline import prepare
 from seq2seq.devices import pick_device
 from seq2seq.errors import UserError
 from seq2seq.overrides import architecture_differences, merge_explicit, typed
-from seq2seq.training import distributed, rng
+from seq2seq.training import distributed, lock, rng
 from seq2seq.training.loop import Trainer
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ def run_training(cfg: TrainApp, run: Path, overrides: list[str]) -> str:
         return train_in_group(cfg, run, overrides, ranks)[1]
     finally:
         distributed.stop()
+        lock.release(run)
 
 
 def train_in_group(
@@ -81,9 +82,13 @@ def build_trainer(
     data and tokenizer (saved in the run with config.yaml), the model, the Trainer."""
     if ranks.main:
         _check_writable(run)
+        lock.hold(run)
     resumed = tokenizer = None
     if cfg.train.resume:
-        resumed = ckpt.load(ckpt.resolve(cfg.train.resume, "last"))
+        path = ckpt.resolve(cfg.train.resume, "last")
+        if ranks.main:
+            lock.check_free(ckpt.run_of(path), "train.resume")
+        resumed = ckpt.load(path)
         cfg = resumed_config(resumed.config, cfg, overrides)
         tokenizer = resumed.tokenizer
     if cfg.train.threads:
