@@ -216,3 +216,37 @@ def test_training_time_adds_up_over_resumes_and_bounds_max_minutes(tmp_path):
     assert [r["step"] for r in after if r["kind"] == "train"] == [4, 5]
     # a step can take under a millisecond: time never goes back, and two steps add some
     assert all(r["elapsed_s"] >= 600.0 for r in after) and after[-1]["elapsed_s"] > 600.0
+
+
+PLATEAU = ["train.seed=3", "train.valid_every=15", "train.schedule=plateau",
+           "train.plateau_patience=0", "train.max_epochs=0"]
+
+
+def test_a_budget_stop_then_resume_equals_one_run_with_the_larger_budget(tmp_path):
+    """20 steps, then resumed to 40, is the 40-step run: the validation made at the stop
+    (step 20, not a multiple of valid_every) feeds neither the plateau schedule nor patience."""
+    straight = _train(tmp_path, "straight", *PLATEAU, "train.max_steps=40", "train.patience=2")
+    split = _train(tmp_path, "split", *PLATEAU, "train.max_steps=20", "train.patience=2")
+    at_stop = [r for r in read(split / "metrics.jsonl") if r["kind"] == "valid"][-1]
+    assert at_stop["step"] == 20 and at_stop["scheduled"] is False
+    cfg, ov = train_config(tmp_path, "train.max_steps=40", f"train.resume={split}", tiny=False)
+    run_training(cfg, split, ov)
+    assert _losses(split) == _losses(straight)
+    a, b = _params(straight), _params(split)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    lr = [ckpt.load(r / "checkpoints" / "last.pt").training["optimizer"]["param_groups"][0]["lr"]
+          for r in (straight, split)]
+    assert lr[0] == lr[1]
+
+
+def test_an_early_stop_then_resume_with_more_patience_equals_one_patient_run(tmp_path):
+    patient = _train(tmp_path, "patient", *PLATEAU, "train.max_steps=75", "train.patience=4")
+    early = _train(tmp_path, "early", *PLATEAU, "train.max_steps=75", "train.patience=1")
+    progress = ckpt.load(early / "checkpoints" / "last.pt").training["progress"]
+    assert progress["step"] < 75 and progress["step"] % 15 == 0  # stopped early, at a validation
+    assert progress["bad_validations"] == 1
+    cfg, ov = train_config(tmp_path, "train.patience=4", f"train.resume={early}", tiny=False)
+    run_training(cfg, early, ov)
+    assert _losses(early) == _losses(patient)
+    a, b = _params(patient), _params(early)
+    assert all(torch.equal(a[k], b[k]) for k in a)

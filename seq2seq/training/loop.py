@@ -112,8 +112,11 @@ class Trainer:
 
     # -- validation ----------------------------------------------------------------------
 
-    def validate_and_save(self) -> None:
-        """Rank 0 validates; every rank takes its numbers, updates the schedule, saves."""
+    def validate_and_save(self, scheduled: bool = True) -> None:
+        """Rank 0 validates; every rank takes its numbers, updates the schedule, saves. A
+        validation made only because a budget ran out (scheduled=False) is logged and may
+        update best.pt, but leaves the schedule, patience and best_bleu as they were, so that a
+        run resumed with a larger budget continues as one that never stopped."""
         p, state = self.progress, self.state
         numbers = [0.0] * 4
         if self.ranks.main:
@@ -122,20 +125,24 @@ class Trainer:
             numbers = [result.bleu, result.nll, result.ppl, result.seconds]
             (self.run / "valid_hypotheses.txt").write_text("\n".join(result.hypotheses) + "\n")
         bleu, nll, ppl, seconds = self.ranks.from_main(numbers)
-        improved = bleu > p.best_bleu
+        if scheduled:
+            if bleu > p.best_bleu:
+                p.best_bleu, p.best_step, p.bad_validations = bleu, p.step, 0
+            else:
+                p.bad_validations += 1
+            p.validated_step = p.step
+            state.schedule.after_validation(bleu)
+        improved = bleu > p.saved_bleu  # better than the model in best.pt
         if improved:
-            p.best_bleu, p.best_step, p.bad_validations = bleu, p.step, 0
-        else:
-            p.bad_validations += 1
-        p.validated_step = p.step
-        state.schedule.after_validation(bleu)
+            p.saved_bleu, p.saved_step = bleu, p.step
         lr = state.optimizer.param_groups[0]["lr"]
         epoch = p.epoch + 1 if p.batch else p.epoch  # the epoch under way, or just finished
-        self._log("valid", epoch=epoch, nll=nll, ppl=ppl, bleu=bleu, best_bleu=p.best_bleu,
-                  lr=lr, seconds=seconds)
-        best = " (best)" if improved else f" (best {p.best_bleu:.2f} at step {p.best_step})"
-        log.info("validation at step %d: nll %.3f, ppl %.2f, BLEU %.2f%s (%.1fs)", p.step, nll,
-                 ppl, bleu, best, seconds)
+        self._log("valid", epoch=epoch, nll=nll, ppl=ppl, bleu=bleu, best_bleu=p.saved_bleu,
+                  lr=lr, seconds=seconds, scheduled=scheduled)
+        best = " (best)" if improved else f" (best {p.saved_bleu:.2f} at step {p.saved_step})"
+        log.info("validation at step %d%s: nll %.3f, ppl %.2f, BLEU %.2f%s (%.1fs)", p.step,
+                 "" if scheduled else " (at the stop; not counted for the schedule or patience)",
+                 nll, ppl, bleu, best, seconds)
         self.elapsed()
         self.checkpoints.save(state, best=improved)
 
@@ -235,7 +242,7 @@ class Trainer:
                 self.elapsed()
                 self.checkpoints.save(self.state)
             elif self.progress.validated_step != self.progress.step:
-                self.validate_and_save()
+                self.validate_and_save(scheduled=False)
         if self.metrics:
             self.metrics.close()
         return reason if reason != "signal" else f"signal {stop.signal_name or 'on another rank'}"

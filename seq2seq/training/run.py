@@ -124,4 +124,4 @@ def _report(reason: str, p, run: Path, ranks: distributed.Ranks) -> None:
         log.info("resume with: %s hydra.run.dir=%s train.resume=%s", launcher, run, run)
     else:
         log.info("finished at step %d (%s); best validation BLEU %.2f at step %d; checkpoints "
-                 "in %s", p.step, reason, p.best_bleu, p.best_step, run / ckpt.CHECKPOINT_DIR)
+                 "in %s", p.step, reason, p.saved_bleu, p.saved_step, run / ckpt.CHECKPOINT_DIR)

@@ -23,9 +23,11 @@ class Progress:
     step: int = 0  # optimiser updates done
     epoch: int = 0  # epochs completed
     batch: int = 0  # batches of the current epoch consumed (by each rank)
-    best_bleu: float = -1.0
+    best_bleu: float = -1.0  # the best scheduled validation (the schedule and patience's)
     best_step: int = 0
-    bad_validations: int = 0  # validations since the best one
+    bad_validations: int = 0  # scheduled validations since the best one
+    saved_bleu: float = -1.0  # the validation BLEU of best.pt (scheduled or at a stop)
+    saved_step: int = 0
     validated_step: int = -1
     nonfinite: int = 0  # non-finite losses in a row
     tokens: int = 0  # target tokens trained on (all ranks)
@@ -101,4 +103,7 @@ class Checkpoints:
         state.optimizer.load_state_dict(training["optimizer"])
         state.schedule.load_state_dict(training["scheduler"])
         state.progress = Progress(**training["progress"])
+        p = state.progress
+        if p.saved_bleu < p.best_bleu:  # a checkpoint from before saved_bleu existed
+            p.saved_bleu, p.saved_step = p.best_bleu, p.best_step
         rng.restore(saved[self.ranks.rank])
