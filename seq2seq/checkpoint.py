@@ -76,15 +76,25 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _failed_write(path: Path, tmp: Path, exc: OSError) -> UserError:
+    tmp.unlink(missing_ok=True)
+    kept = f"; the previous {path.name} is intact" if path.is_file() else ""
+    return UserError(f"{path}: cannot write the checkpoint ({exc.strerror or exc}){kept}")
+
+
 def save_atomic(checkpoint: Checkpoint, path: Path) -> None:
-    """Write checkpoint so that path always holds a complete file (temp, fsync, rename)."""
+    """Write checkpoint so that path always holds a complete file (temp, fsync, rename); a
+    failed write (disk full, I/O error) leaves path as it was and is a one-line UserError."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        torch.save(checkpoint.to_dict(), f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(checkpoint.to_dict(), f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise _failed_write(path, tmp, exc) from exc
     _fsync_dir(path.parent)
 
 
@@ -92,10 +102,13 @@ def link_atomic(source: Path, path: Path) -> None:
     """Make path another name for the complete file source (hard link, else copy), atomically."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        os.link(source, tmp)
-    except OSError:
-        shutil.copyfile(source, tmp)
-    os.replace(tmp, path)
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise _failed_write(path, tmp, exc) from exc
     _fsync_dir(path.parent)
 
 

@@ -250,3 +250,31 @@ def test_an_early_stop_then_resume_with_more_patience_equals_one_patient_run(tmp
     assert _losses(early) == _losses(patient)
     a, b = _params(patient), _params(early)
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_failed_checkpoint_write_keeps_the_previous_one_and_stops_in_one_line(
+        tmp_path, monkeypatch):
+    """Disk full (ENOSPC) while saving at step 4: last.pt stays the complete step-2 checkpoint,
+    no temporary file is left, and training stops with one line."""
+    import errno
+
+    real_save, calls = torch.save, []
+
+    def save(obj, f, *args, **kwargs):
+        calls.append(obj["progress"]["step"] if "progress" in obj else None)
+        if len(calls) == 3:  # the initial checkpoint, step 2, then step 4 fails
+            f.write(b"partial")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(ckpt.torch, "save", save)
+    cfg, ov = train_config(tmp_path, "train.max_steps=10", "train.save_every=2",
+                           "train.valid_every=0")
+    last = tmp_path / "run" / "checkpoints" / "last.pt"
+    with pytest.raises(UserError) as caught:
+        run_training(cfg, tmp_path / "run", ov)
+    assert str(caught.value) == (f"{last}: cannot write the checkpoint (No space left on "
+                                 "device); the previous last.pt is intact")
+    assert calls == [0, 2, 4]
+    assert ckpt.load(last).training["progress"]["step"] == 2
+    assert not list(last.parent.glob(".*.tmp*"))
