@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import hydra
+from hydra._internal.utils import get_args_parser
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException, MissingConfigException
@@ -125,7 +126,6 @@ def compose(app: str, overrides: list[str]) -> Any:
 def _preflight(app: str, argv: list[str]) -> DictConfig | None:
     """Compose the command line once and check it, so that mistakes give one line, not Hydra's;
     returns the composed config with its hydra node (None for --help and the like)."""
-    from hydra._internal.utils import get_args_parser
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     args, _ = get_args_parser().parse_known_args(argv)
@@ -157,10 +157,10 @@ def _preflight(app: str, argv: list[str]) -> DictConfig | None:
 
 
 def _claim_run_dir(app: str, composed: DictConfig | None, argv: list[str]) -> Path | None:
-    """For one training (not a sweep, rank 0): take the run directory's lock before Hydra
-    writes there; returns the directory if this command created it, else None."""
-    if app != "train" or composed is None or _secondary_rank() or "-m" in argv or \
-            "--multirun" in argv:
+    """For one training (not a sweep, rank 0): lock the run directory before Hydra writes
+    there; the directory if this command created it, else None."""
+    args = get_args_parser().parse_known_args(argv)[0]
+    if app != "train" or composed is None or _secondary_rank() or args.multirun or args.cfg:
         return None
     from seq2seq.training import lock
 
