@@ -28,7 +28,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from benchmark_report import machine, report
+from benchmark_report import report
 from benchmark_rows import config, gemm_peak, measure_decode, measure_train
 
 ROWS_TRAIN = [  # (name, the row's own overrides)
@@ -120,7 +120,11 @@ def main() -> None:
     sections = set(args.sections.split(","))
     wanted = [w for w in args.rows.split(",") if w]
     keep = lambda name: not wanted or any(w in name for w in wanted)  # noqa: E731
-    results: dict = {"machine": machine(args.threads, args.device), "run": args.run,
+    import torch
+
+    from seq2seq.precision import machine
+
+    results: dict = {"machine": machine(torch.device(args.device), args.threads), "run": args.run,
                      "overrides": args.overrides, "gemm": {}, "train": {}, "decode": {}}
     if "gemm" in sections:
         for dtype in ("fp32", "bf16"):

@@ -1,20 +1,6 @@
-"""Printing scripts/benchmark.py's results: the machine, Markdown tables, speed ratios."""
+"""Printing scripts/benchmark.py's results: Markdown tables and speed ratios."""
 
 from __future__ import annotations
-
-import os
-
-
-def machine(threads: int, device: str) -> str:
-    """The CPU model, cores used, torch version and the GPU if one is used."""
-    import torch
-
-    from seq2seq.precision import cpu_name
-
-    text = f"{cpu_name()} ({os.cpu_count()} cores, {threads} threads), torch {torch.__version__}"
-    if device == "cuda":
-        text += f", {torch.cuda.get_device_name(0)}"
-    return text
 
 
 def _fmt(value, spec: str) -> str:

@@ -74,14 +74,14 @@ def _flops_per_token(trainer, groups: list) -> float:
     batches, over whole logits (the counter misses the chunked loss's in-place products)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from seq2seq.training.loss import batch_loss
+    from seq2seq.training.step import training_loss
 
     flops = tokens = 0
-    pad, tc = trainer.sp.pad, trainer.tc
+    pad = trainer.sp.pad
     for b in (g[0] for g in groups):
-        with FlopCounterMode(display=False) as counter, trainer.step.autocast():
-            batch_loss(trainer.net, b, pad, tc.label_smoothing, chunk_rows=0,
-                       fast_path=tc.fast_path).backward()
+        with FlopCounterMode(display=False) as counter:
+            training_loss(trainer.tc, trainer.net, b, pad, trainer.precision,
+                          chunk_rows=0).backward()
         flops += counter.get_total_flops()
         tokens += int((b.tgt_out != pad).sum())
     trainer.state.optimizer.zero_grad(set_to_none=True)
@@ -119,7 +119,6 @@ def measure_decode(overrides, run, strategy, beam, precision, batch_size, limit,
 
     from seq2seq.data.pipeline import read_split_text
     from seq2seq.decoding.loading import open_model
-    from seq2seq.decoding.translation import settings_from, translate_ids
     from seq2seq.evaluation.scoring import bleu
     from seq2seq.overrides import explicit_values
 
@@ -143,15 +142,9 @@ def measure_decode(overrides, run, strategy, beam, precision, batch_size, limit,
     tok = loaded.tokenizer
     ids = tok.encode_src(src)
 
-    def run_all(subset):
-        with loaded.autocast():
-            return translate_ids(loaded.model, subset, settings=settings_from(decode, tok.special),
-                                 strategy=strategy, batch_size=batch_size,
-                                 pad_id=tok.special.pad, device=loaded.device)
-
-    run_all(ids[:batch_size])  # warm-up
+    loaded.search(ids[:batch_size], decode)  # warm-up
     start = time.perf_counter()
-    hyps = run_all(ids)
+    hyps = loaded.search(ids, decode)
     seconds = time.perf_counter() - start
     n_tokens = sum(len(h[0].tokens) + 1 for h in hyps)
     text = tok.decode_tgt([h[0].tokens for h in hyps])

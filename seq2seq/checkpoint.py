@@ -51,16 +51,10 @@ class Checkpoint:
             payload["averaged_from"] = self.averaged_from
         return payload
 
-    def model_config(self) -> ModelConfig:
-        """The saved model config, typed (a damaged one is a one-line error)."""
-        from seq2seq.overrides import typed
-
-        return typed(ModelConfig, self.config.get("model", {}), f"{self.path}: model config")
-
-    def build(self, model_cfg: ModelConfig | None = None) -> Seq2Seq:
-        """The model (of model_cfg, which may differ only in layout and dropout; default: the
-        saved one) with these weights, in eval mode, on the CPU."""
-        model = build_model(model_cfg or self.model_config(), self.tokenizer)
+    def build(self, model_cfg: ModelConfig) -> Seq2Seq:
+        """The model of model_cfg (the saved one, which may differ only in layout and dropout:
+        overrides.model_for_checkpoint) with these weights, in eval mode, on the CPU."""
+        model = build_model(model_cfg, self.tokenizer)
         load_weights(model, self.weights, self.path)
         return model.eval()
 

@@ -58,12 +58,14 @@ def cpu_name() -> str:
         return os.uname().machine
 
 
-def machine(device: torch.device) -> str:
-    """The processor (or GPU) and torch version, as the cache key names them."""
+def machine(device: torch.device, threads: int | None = None) -> str:
+    """The processor, its cores and the threads used (default: torch's), the torch version,
+    and the GPU when device is one: what the cache key and the benchmark name."""
+    threads = threads or torch.get_num_threads()
+    text = f"{cpu_name()} ({os.cpu_count()} cores, {threads} threads), torch {torch.__version__}"
     if device.type == "cuda":
-        return f"{torch.cuda.get_device_name(device)}, torch {torch.__version__}"
-    return (f"{cpu_name()} ({os.cpu_count()} cores, {torch.get_num_threads()} threads), "
-            f"torch {torch.__version__}")
+        text += f", {torch.cuda.get_device_name(device)}"
+    return text
 
 
 def _cache_file() -> Path:

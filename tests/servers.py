@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 
 from conftest import MIRROR, REPO
 
 from seq2seq.serving.process import running_server as _running
 
 
-@contextmanager
 def running_server(run, *overrides: str):
     """(process, base URL) of seq2seq-serve for run on the CPU, started from the repository."""
     env = {**os.environ, "SEQ2SEQ_DATA_MIRROR": str(MIRROR), "PYTHONUNBUFFERED": "1"}
-    cwd = os.getcwd()
-    os.chdir(REPO)
-    try:
-        with _running(run, ["device=cpu", *overrides], env=env) as started:
-            yield started
-    finally:
-        os.chdir(cwd)
+    return _running(run, ["device=cpu", *overrides], env=env, cwd=REPO)

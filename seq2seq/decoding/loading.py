@@ -17,10 +17,10 @@ from typing import Any
 import torch
 
 from seq2seq import checkpoint as ckpt
-from seq2seq.config import FromCheckpoint
+from seq2seq.config import DecodeConfig, FromCheckpoint
 from seq2seq.data.tokenizer import Tokenizer
-from seq2seq.decoding.search import SearchSettings
-from seq2seq.decoding.translation import translate_ids
+from seq2seq.decoding.search import Hypothesis, SearchSettings
+from seq2seq.decoding.translation import settings_from, translate_ids
 from seq2seq.devices import pick_device, pick_precision
 from seq2seq.errors import UserError
 from seq2seq.model.ensemble import Decodable, Ensemble
@@ -50,6 +50,18 @@ class Loaded:
     def autocast(self) -> AbstractContextManager:
         """The context decoding runs in: bf16 autocast, or nothing for fp32."""
         return autocast(self.precision, self.device)
+
+    def search(self, src_ids: list[list[int]], decode: DecodeConfig, *, attention: bool = False,
+               progress: bool = False) -> list[list[Hypothesis]]:
+        """The hypotheses of each source (subword ids without EOS), searched as decode says,
+        in this model's precision, in the order given."""
+        special = self.tokenizer.special
+        with self.autocast():
+            return translate_ids(
+                self.model, src_ids, settings=settings_from(decode, special, attention),
+                strategy=decode.strategy, batch_size=decode.batch_size, pad_id=special.pad,
+                device=self.device, progress=progress,
+            )
 
 
 def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
@@ -116,9 +128,11 @@ def _precision(precision: str, quantize: str, model: Decodable, tokenizer: Token
             raise UserError("decode.precision=bf16: an int8 model (decode.quantize=int8) decodes "
                             "with its own int8 kernels; ask for one of the two")
         return "fp32"
+    if precision != "auto":
+        return pick_precision(precision, device, "decode.precision")
     shape = json.dumps([config["model"], tokenizer.src_vocab_size, tokenizer.tgt_vocab_size,
                         sum(p.numel() for p in model.parameters())])
-    return pick_precision(precision, device, "decode.precision", shape=shape,
+    return pick_precision("auto", device, "decode.precision", shape=shape,
                           measure=lambda p: _decode_seconds(model, tokenizer, p, device))
 
 

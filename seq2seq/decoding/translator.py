@@ -21,7 +21,6 @@ from seq2seq.config import DecodeConfig
 from seq2seq.config_rules import check_decode_config
 from seq2seq.decoding.loading import Loaded, open_model
 from seq2seq.decoding.search import Hypothesis
-from seq2seq.decoding.translation import settings_from, translate_ids
 
 log = logging.getLogger(__name__)
 
@@ -99,14 +98,8 @@ class Translator:
         decode: DecodeConfig | None = None,
     ) -> list[list[Translation]]:
         """The n_best translations of each source (of decode, default self.decode), best first."""
-        decode = decode or self.decode
-        special = self.tokenizer.special
-        with self.loaded.autocast():
-            hyps = translate_ids(
-                self.loaded.model, src_ids, settings=settings_from(decode, special, attention),
-                strategy=decode.strategy, batch_size=decode.batch_size, pad_id=special.pad,
-                device=self.loaded.device, progress=progress,
-            )
+        hyps = self.loaded.search(src_ids, decode or self.decode, attention=attention,
+                                  progress=progress)
         return [self._translations(ids, nbest) for ids, nbest in zip(src_ids, hyps, strict=True)]
 
     def _translations(self, src_ids: list[int], nbest: list[Hypothesis]) -> list[Translation]:

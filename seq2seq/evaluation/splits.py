@@ -15,7 +15,6 @@ from seq2seq.config import DataConfig, DecodeConfig, EvaluateApp
 from seq2seq.data.multi30k import sha256_of
 from seq2seq.data.pipeline import read_split_text
 from seq2seq.decoding.loading import Loaded, open_configured
-from seq2seq.decoding.translation import settings_from, translate_ids
 from seq2seq.errors import UserError
 from seq2seq.evaluation.scoring import all_scores
 from seq2seq.overrides import merge_explicit, typed
@@ -124,12 +123,7 @@ def score_split(cfg: EvaluateApp, loaded: Loaded, data: DataConfig, split: str,
     tok = loaded.tokenizer
     src, refs = read_split_text(data, split)
     start = time.perf_counter()
-    with loaded.autocast():
-        hyps = translate_ids(
-            loaded.model, tok.encode_src(src), settings=settings_from(cfg.decode, tok.special),
-            strategy=cfg.decode.strategy, batch_size=cfg.decode.batch_size,
-            pad_id=tok.special.pad, device=loaded.device, progress=cfg.progress,
-        )
+    hyps = loaded.search(tok.encode_src(src), cfg.decode, progress=cfg.progress)
     seconds = time.perf_counter() - start
     name = Path(split).name
     text = _write_hypotheses(out_dir, name, tok, hyps, cfg.decode.n_best)

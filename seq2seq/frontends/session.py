@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 from pathlib import Path
 
-from seq2seq.decoding.translator import Translation, Translator
+from seq2seq.decoding.translator import Translation, Translator, decode_settings
 from seq2seq.errors import UserError
 from seq2seq.frontends.heatmap import render_text, save_png
 
@@ -37,7 +36,7 @@ class Session:
         print(text, flush=True)
 
     def _set_decode(self, **changes) -> None:
-        self.t.decode = dataclasses.replace(self.t.decode, **changes)
+        self.t.decode = decode_settings(self.t.decode, **changes)
 
     def _positive(self, arg: str, name: str) -> int | None:
         if not arg.isdigit() or int(arg) < 1:
@@ -55,11 +54,11 @@ class Session:
             self.say(HELP)
         elif name == ":beam" and (n := self._positive(arg, ":beam")):
             nbest = min(self.t.decode.n_best, n)
-            self._set_decode(strategy="beam" if n > 1 else "greedy", beam_size=n, n_best=nbest)
+            self._set_decode(beam_size=n, n_best=nbest)
             self.say(f"beam size {n}" + (" (greedy search)" if n == 1 else ""))
         elif name == ":nbest" and (n := self._positive(arg, ":nbest")):
             beam = max(self.t.decode.beam_size, n)
-            self._set_decode(strategy="beam" if beam > 1 else "greedy", beam_size=beam, n_best=n)
+            self._set_decode(beam_size=beam, n_best=n)
             self.say(f"showing {n} best" + (f" (beam size {beam})" if beam > 1 else ""))
         elif name == ":attn":
             self.show_attn = not self.show_attn

@@ -14,14 +14,15 @@ from pathlib import Path
 
 @contextmanager
 def running_server(run: str | Path, overrides: list[str] = (), timeout: float = 120.0,
-                   env: dict | None = None) -> Iterator[tuple[subprocess.Popen, str]]:
+                   env: dict | None = None,
+                   cwd: str | Path | None = None) -> Iterator[tuple[subprocess.Popen, str]]:
     """(process, base URL) of `python -m seq2seq.serve run_dir=RUN` on 127.0.0.1 and a free
     port, with these overrides; stopped (SIGTERM, then SIGKILL) when the block ends. Its
     output, after the line naming the URL, stays readable from process.stdout."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "seq2seq.serve", f"run_dir={run}", "serve.host=127.0.0.1",
          "serve.port=0", *overrides],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd)
     try:
         deadline, seen = time.monotonic() + timeout, ""
         while time.monotonic() < deadline:

@@ -53,8 +53,8 @@ class Trainer:
         self.started, self.seconds_before = time.monotonic(), 0.0
         self.seconds = 0.0  # training seconds as all ranks agree (stop_reason)
         self.epoch_length = 1  # this rank's batches in the current epoch
-        self.precision = training_precision(cfg, model, self.collate(self.epoch_batches(0)[0]),
-                                            self.sp.pad, device, ranks)
+        self.precision = training_precision(
+            cfg, model, lambda: self.collate(self.epoch_batches(0)[0]), self.sp.pad, device, ranks)
         self.step = TrainingStep(self.tc, self.net, model, optimizer, self.sp.pad, device, ranks,
                                  self.precision)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -12,23 +13,18 @@ from torch import nn
 from seq2seq.config import TrainApp
 from seq2seq.data.batching import Batch
 from seq2seq.devices import pick_precision
-from seq2seq.precision import autocast, timed
+from seq2seq.precision import timed
 from seq2seq.training.distributed import Ranks
-from seq2seq.training.loss import batch_loss
-from seq2seq.training.step import loss_chunk
+from seq2seq.training.step import training_loss
 
 
 def _seconds(cfg: TrainApp, model: nn.Module, batch: Batch, pad: int, precision: str,
              device: torch.device) -> float:
     """Seconds of one forward and backward pass over batch at precision (no update; the random
     number generators and the gradients are left as they were)."""
-    tc = cfg.train
 
     def run() -> None:
-        with autocast(precision, device):
-            loss = batch_loss(model, batch, pad, tc.label_smoothing, tc.teacher_forcing,
-                              chunk_rows=loss_chunk(tc, precision), fast_path=tc.fast_path)
-        loss.backward()
+        training_loss(cfg.train, model, batch, pad, precision).backward()
 
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         seconds = timed(run, device)
@@ -36,16 +32,17 @@ def _seconds(cfg: TrainApp, model: nn.Module, batch: Batch, pad: int, precision:
     return seconds
 
 
-def training_precision(cfg: TrainApp, model: nn.Module, batch: Batch, pad: int,
-                       device: torch.device, ranks: Ranks) -> str:
-    """train.precision, with auto measured by rank 0 on batch and shared with the others."""
+def training_precision(cfg: TrainApp, model: nn.Module, first_batch: Callable[[], Batch],
+                       pad: int, device: torch.device, ranks: Ranks) -> str:
+    """train.precision, with auto measured by rank 0 on first_batch() and shared with the
+    others."""
     if cfg.train.precision != "auto":
         return pick_precision(cfg.train.precision, device, "train.precision")
     bf16 = 0.0
     if ranks.main:
         shape = json.dumps([dataclasses.asdict(cfg.model), model.decoder.output.out_features,
                             cfg.train.max_tokens, cfg.train.loss_chunk, cfg.train.fast_path])
-        batch = batch.to(device)
+        batch = first_batch().to(device)
         choice = pick_precision("auto", device, "train.precision", shape=shape,
                                 measure=lambda p: _seconds(cfg, model, batch, pad, p, device))
         bf16 = float(choice == "bf16")

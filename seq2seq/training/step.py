@@ -17,10 +17,16 @@ from seq2seq.training.distributed import Ranks
 from seq2seq.training.loss import batch_loss
 
 
-def loss_chunk(tc: TrainConfig, precision: str) -> int:
-    """Target tokens the loss scores at a time: bf16 projects whole logits under autocast (0);
-    fp32 scores train.loss_chunk at a time."""
-    return tc.loss_chunk if precision == "fp32" else 0
+def training_loss(tc: TrainConfig, net: nn.Module, batch: Batch, pad_id: int, precision: str,
+                  chunk_rows: int | None = None) -> torch.Tensor:
+    """The summed training loss of batch as train.* configures it, at precision (under its
+    autocast). The loss scores train.loss_chunk target tokens at a time in fp32 and whole
+    logits in bf16 (projected under autocast), unless chunk_rows says otherwise."""
+    if chunk_rows is None:
+        chunk_rows = tc.loss_chunk if precision == "fp32" else 0
+    with autocast(precision, batch.src.device):
+        return batch_loss(net, batch, pad_id, tc.label_smoothing, tc.teacher_forcing,
+                          chunk_rows=chunk_rows, fast_path=tc.fast_path)
 
 
 class StepResult(NamedTuple):
@@ -37,10 +43,6 @@ class TrainingStep:
                  ranks: Ranks, precision: str) -> None:
         self.tc, self.net, self.model, self.optimizer = tc, net, model, optimizer
         self.pad, self.device, self.ranks, self.precision = pad_id, device, ranks, precision
-        self.loss_chunk = loss_chunk(tc, precision)
-
-    def autocast(self):
-        return autocast(self.precision, self.device)
 
     def __call__(self, group: list[Batch]) -> StepResult | None:
         """One optimiser update over group (all ranks' batches form the update), or None if
@@ -55,10 +57,7 @@ class TrainingStep:
             b = b.to(self.device)
             syncing = i == len(group) - 1 or not self.ranks.active
             with nullcontext() if syncing else self.net.no_sync():
-                with self.autocast():
-                    loss = batch_loss(self.net, b, self.pad, self.tc.label_smoothing,
-                                      self.tc.teacher_forcing, chunk_rows=self.loss_chunk,
-                                      fast_path=self.tc.fast_path)
+                loss = training_loss(self.tc, self.net, b, self.pad, self.precision)
                 (loss * scale).backward()
             total += float(loss.detach())
         clip = self.tc.clip_norm if self.tc.clip_norm > 0 else math.inf
