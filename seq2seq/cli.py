@@ -214,8 +214,17 @@ def run_dir() -> Path:
     return Path(hydra_cfg.runtime.output_dir)
 
 
-def hydra_app(app: str) -> Callable[[Callable[[Any], T]], Callable[[], None]]:
-    """Decorate `task(cfg)` into a console-script `main()` that runs it as a checked Hydra app."""
+def sweeping() -> bool:
+    """Whether this process runs a job of a Hydra multirun (seq2seq-train -m ...)."""
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def hydra_app(app: str, guard: Callable | None = None) -> Callable[[Callable[[Any], T]],
+                                                                    Callable[[], None]]:
+    """Decorate `task(cfg)` into a console-script `main()` that runs it as a checked Hydra app;
+    a multirun runs each job through guard(cfg, job dir, overrides, start) if given."""
     register_schemas()
 
     def decorate(task: Callable[[Any], T]) -> Callable[[], None]:
@@ -235,7 +244,10 @@ def hydra_app(app: str) -> Callable[[Callable[[Any], T]], Callable[[], None]]:
                     fail(str(exc))
                 return
 
-            def run(cfg: DictConfig) -> None:
+            def run(cfg: DictConfig) -> Any:
+                if guard is not None and sweeping():
+                    return guard(cfg, run_dir(), command_line_overrides(),
+                                 lambda: task(to_config(cfg, app)))
                 try:
                     task(to_config(cfg, app))
                 except UserError as exc:

@@ -144,6 +144,8 @@ class TrainConfig:
     max_steps: int = _num(0, lo=0)  # 0: no bound
     max_epochs: int = _num(30, lo=0)  # 0: no bound
     max_minutes: float = _num(0.0, lo=0.0)  # 0: no bound
+    # then score best.pt on data.valid and data.test, decoding with `decode`, into result.json
+    evaluate_after: bool = False
     valid_every: int = _num(0, lo=0)  # 0: validate at epoch ends only
     patience: int = _num(5, lo=0)  # validations without improvement; 0 disables
     save_every: int = _num(0, lo=0)  # keep a numbered checkpoint every N steps; 0: none

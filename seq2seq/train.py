@@ -1,17 +1,20 @@
-"""`seq2seq-train` (also `python -m seq2seq.train`): train a model as configured."""
+"""`seq2seq-train` (also `python -m seq2seq.train`): train a model as configured; with `-m`
+(Hydra multirun) one job per combination of the swept values (seq2seq.study.job)."""
 
 from __future__ import annotations
 
-from seq2seq.cli import command_line_overrides, hydra_app, run_dir
+from seq2seq.cli import command_line_overrides, hydra_app, run_dir, sweeping
 from seq2seq.config import TrainApp
+from seq2seq.study.job import sweep_job
 
 
-@hydra_app("train")
-def main(cfg: TrainApp) -> None:
-    """Train into the run directory (Hydra's output directory; hydra.run.dir=... chooses it)."""
-    from seq2seq.training.run import run_training  # torch loads only once the config is sound
+@hydra_app("train", guard=sweep_job)
+def main(cfg: TrainApp) -> dict:
+    """Train into the run directory (Hydra's output directory; hydra.run.dir=... chooses it);
+    then, with train.evaluate_after, score it into result.json."""
+    from seq2seq.study.job import train_job  # torch loads only once the config is sound
 
-    run_training(cfg, run_dir(), command_line_overrides())
+    return train_job(cfg, run_dir(), command_line_overrides(), write=sweeping())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Studies: sweeps of training jobs (result.json per job) and their report."""
