@@ -10,8 +10,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-import os
-import shutil
 import sys
 import typing
 from collections.abc import Callable
@@ -27,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from seq2seq import config as schema
-from seq2seq import config_rules
+from seq2seq import config_rules, run_dirs
 from seq2seq.errors import UserError
 
 T = TypeVar("T")
@@ -150,30 +148,15 @@ def _preflight(app: str, argv: list[str]) -> DictConfig | None:
             )
         except (HydraException, OmegaConfBaseException) as exc:
             raise UserError(describe_config_error(exc, schema.APP_SCHEMAS[app])) from exc
-        if cfg.hydra.output_subdir is not None and not args.multirun and not _secondary_rank():
-            _check_writable_dir(str(cfg.hydra.run.dir))
+        one_run = cfg.hydra.output_subdir is not None and not args.multirun
+        if one_run and not run_dirs.secondary_rank():
+            run_dirs.check_writable(str(cfg.hydra.run.dir))
     to_config(_without_hydra(cfg), app)
     return cfg
 
 
-def _claim_run_dir(app: str, composed: DictConfig | None, argv: list[str]) -> Path | None:
-    """For one training (not a sweep, rank 0): lock the run directory before Hydra writes
-    there; the directory if this command created it, else None."""
-    args = get_args_parser().parse_known_args(argv)[0]
-    if app != "train" or composed is None or _secondary_rank() or args.multirun or args.cfg:
-        return None
-    from seq2seq.training import lock
-
-    run = Path(str(composed.hydra.run.dir))
-    fresh = not run.exists()
-    lock.hold(run)
-    return run if fresh else None
 
 
-def _discard(run: Path | None) -> None:
-    """Remove a run directory this command created, if a refusal left no checkpoint in it."""
-    if run is not None and run.is_dir() and not any((run / "checkpoints").glob("*.pt")):
-        shutil.rmtree(run, ignore_errors=True)
 
 
 def _without_hydra(cfg: DictConfig) -> DictConfig:
@@ -184,21 +167,8 @@ def _without_hydra(cfg: DictConfig) -> DictConfig:
     return job
 
 
-def _secondary_rank() -> bool:
-    """A process of a torchrun job other than rank 0: it must not write the run directory."""
-    return os.environ.get("RANK", "0") != "0"
 
 
-def _check_writable_dir(path: str) -> None:
-    """The run directory must exist as a writable folder or be creatable."""
-    probe = Path(path)
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise UserError(
-            f"hydra.run.dir={path}: cannot create or write the run directory "
-            f"({probe} is not a writable folder)"
-        )
 
 
 def command_line_overrides() -> list[str]:
@@ -232,10 +202,10 @@ def hydra_app(app: str, guard: Callable | None = None) -> Callable[[Callable[[An
         def main() -> None:
             try:
                 composed = _preflight(app, sys.argv[1:])
-                created = _claim_run_dir(app, composed, sys.argv[1:])
+                created = run_dirs.claim(app, composed, sys.argv[1:])
             except UserError as exc:
                 fail(str(exc))
-            if composed is not None and _secondary_rank():
+            if composed is not None and run_dirs.secondary_rank():
                 # the same config as rank 0, without Hydra's run directory, logs or files
                 HydraConfig.instance().set_config(composed)
                 try:
@@ -251,7 +221,7 @@ def hydra_app(app: str, guard: Callable | None = None) -> Callable[[Callable[[An
                 try:
                     task(to_config(cfg, app))
                 except UserError as exc:
-                    _discard(created)
+                    run_dirs.discard(created)
                     fail(str(exc))
 
             hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=app)(run)()

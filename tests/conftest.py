@@ -82,3 +82,18 @@ def trained_model(trained_run):
     val_de = read_lines(MIRROR / "val.de.gz")
     val_en = read_lines(MIRROR / "val.en.gz")
     return model, tokenizer, tokenizer.encode_src(val_de), val_en
+
+
+@pytest.fixture(scope="session")
+def grid_sweep(mirror, tmp_path_factory) -> Path:
+    """A finished `seq2seq-train -m` over four nn.GRU keys of encoder and decoder (16 jobs; the
+    8 with a bidirectional decoder are refused by the config rules)."""
+    from sweeps import run_sweep
+
+    sweep = tmp_path_factory.mktemp("grid") / "sweep"
+    proc = run_sweep(sweep, "model.encoder.gru.hidden_size=16,32",
+                     "model.encoder.gru.bidirectional=true,false",
+                     "model.decoder.gru.num_layers=1,2",
+                     "model.decoder.gru.bidirectional=false,true")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return sweep

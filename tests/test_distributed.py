@@ -137,11 +137,11 @@ def test_torchrun_rank0_writes_and_resume_continues_exactly(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_dying_rank_ends_the_job(tmp_path):
-    job = _torchrun(tmp_path / "run", tmp_path / "cache", "train.max_steps=100000",
-                    "train.dist_timeout=30")
+def test_a_dying_rank_ends_the_job_and_the_run_resumes_with_as_many_processes(tmp_path):
+    run = tmp_path / "run"
+    job = _torchrun(run, tmp_path / "cache", "train.max_steps=100000", "train.dist_timeout=30")
     deadline = time.monotonic() + 120
-    while not (tmp_path / "run" / "metrics.jsonl").is_file():
+    while not any(r["kind"] == "valid" for r in _records(run)):  # past an epoch: mid-epoch 2
         assert time.monotonic() < deadline and job.poll() is None, job.stderr.read()
         time.sleep(0.2)
     workers = subprocess.run(["pgrep", "-P", str(job.pid)], capture_output=True,
@@ -154,3 +154,20 @@ def test_a_dying_rank_ends_the_job(tmp_path):
     assert job.returncode != 0
     assert time.monotonic() - start < 90
     assert "seq2seq.train FAILED" in err or "ChildFailedError" in err, err[-2000:]
+    saved = ckpt.load(run / "checkpoints" / "last.pt").training["progress"]["step"]
+    assert saved > 0
+    resumed = _torchrun(run, tmp_path / "cache", f"train.resume={run}",
+                        f"train.max_steps={saved + 3}")
+    _, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err[-3000:]
+    log_text = (run / "train.log").read_text()
+    assert f"at step {saved} (epoch" in log_text.split("resumed from")[-1]
+    assert log_text.split("resumed from")[0].count("2 processes") == 2  # started and resumed
+    assert ckpt.load(run / "checkpoints" / "last.pt").training["progress"]["step"] == saved + 3
+
+
+def _records(run) -> list[dict]:
+    try:
+        return read(run / "metrics.jsonl")
+    except (OSError, ValueError):  # not there yet, or a line half written
+        return []

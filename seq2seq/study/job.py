@@ -81,6 +81,8 @@ def _share_cores(cfg: DictConfig) -> None:
     threads unless train.threads says otherwise, so that jobs x threads <= cores."""
     from hydra.core.hydra_config import HydraConfig
 
+    if not HydraConfig.initialized():
+        return
     n_jobs = OmegaConf.select(HydraConfig.get(), "launcher.n_jobs", default=None)
     if not n_jobs or cfg.train.threads:
         return

@@ -1,0 +1,50 @@
+"""The run directory a command writes into: checked before Hydra creates it, locked for one
+training before Hydra writes there, and removed again if a refusal left nothing in it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from hydra._internal.utils import get_args_parser
+from omegaconf import DictConfig
+
+from seq2seq.errors import UserError
+
+
+def claim(app: str, composed: DictConfig | None, argv: list[str]) -> Path | None:
+    """For one training (not a sweep, rank 0): lock the run directory before Hydra writes
+    there; the directory if this command created it, else None."""
+    args = get_args_parser().parse_known_args(argv)[0]
+    if app != "train" or composed is None or secondary_rank() or args.multirun or args.cfg:
+        return None
+    from seq2seq.training import lock
+
+    run = Path(str(composed.hydra.run.dir))
+    fresh = not run.exists()
+    lock.hold(run)
+    return run if fresh else None
+
+
+def discard(run: Path | None) -> None:
+    """Remove a run directory this command created, if a refusal left no checkpoint in it."""
+    if run is not None and run.is_dir() and not any((run / "checkpoints").glob("*.pt")):
+        shutil.rmtree(run, ignore_errors=True)
+
+
+def secondary_rank() -> bool:
+    """A process of a torchrun job other than rank 0: it must not write the run directory."""
+    return os.environ.get("RANK", "0") != "0"
+
+
+def check_writable(path: str) -> None:
+    """The run directory must exist as a writable folder or be creatable."""
+    probe = Path(path)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise UserError(
+            f"hydra.run.dir={path}: cannot create or write the run directory "
+            f"({probe} is not a writable folder)"
+        )
