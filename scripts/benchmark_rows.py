@@ -48,7 +48,7 @@ def loop_groups(trainer, count: int) -> list:
     step = trainer.tc.accumulate
     while len(groups) < count:
         every = trainer.epoch_batches(epoch)[start:]
-        groups += [[trainer.collate(i).to(trainer.device) for i in every[s : s + step]]
+        groups += [[trainer.collate(i, epoch).to(trainer.device) for i in every[s : s + step]]
                    for s in range(0, len(every), step)]
         epoch, start = epoch + 1, 0
     return groups[:count]

@@ -53,6 +53,10 @@ class DecoderConfig:
     # the attention context (D*H_enc, bahdanau only) plus the previous attentional vector
     # (H_dec, input_feeding only). The target embedding width is what remains.
     gru: GRUConfig = _gru(input_size=256, hidden_size=256, num_layers=1, bidirectional=False)
+    # cgru: the conditional GRU (Nematus): gru reads the embedding, attention its output s'_t,
+    # then gru2 reads the context c_t from s'_t (input_size D*H_enc; layers and hidden as gru's)
+    type: str = _choice("gru", "gru", "cgru")
+    gru2: GRUConfig = _gru(input_size=512, hidden_size=256, num_layers=1, bidirectional=False)
     attention: str = _choice("luong_general", *ATTENTIONS)
     input_feeding: bool = False
     embed_dropout: float = _num(0.1, lo=0.0, hi=1.0, hi_open=True)
@@ -102,6 +106,10 @@ class TokenizerConfig:
     unk_id: int = _num(1, lo=0)
     bos_id: int = _num(2, lo=0)
     eos_id: int = _num(3, lo=0)
+    # subword sampling for training pairs, anew each epoch (alpha 0: off): unigram from the
+    # nbest best (-1: all) smoothed by alpha; bpe drops merges at rate alpha (BPE-dropout)
+    sampling_alpha: float = _num(0.0, lo=0.0, hi=1.0)
+    sampling_nbest: int = _num(-1, lo=-1)
 
 
 @dataclass
@@ -144,8 +152,7 @@ class TrainConfig:
     max_steps: int = _num(0, lo=0)  # 0: no bound
     max_epochs: int = _num(30, lo=0)  # 0: no bound
     max_minutes: float = _num(0.0, lo=0.0)  # 0: no bound
-    # then score best.pt on data.valid and data.test, decoding with `decode`, into result.json
-    evaluate_after: bool = False
+    evaluate_after: bool = False  # then score best.pt (val, test) with `decode`: result.json
     valid_every: int = _num(0, lo=0)  # 0: validate at epoch ends only
     patience: int = _num(5, lo=0)  # validations without improvement; 0 disables
     save_every: int = _num(0, lo=0)  # keep a numbered checkpoint every N steps; 0: none
@@ -247,6 +254,16 @@ class ServeApp(FromCheckpoint):
     max_src_len: int | None = _num(None, lo=1)
 
 
+@dataclass
+class DistillApp(FromCheckpoint):
+    """seq2seq-distill: a teacher (or ensemble) translates its run's training source."""
+
+    output: str | None = None  # PREFIX: writes PREFIX.SRC, PREFIX.TGT and PREFIX.json
+    mix_references: bool = False  # also keep each pair with its reference translation
+    data: DataConfig = field(default_factory=DataConfig)  # the run's, changed by keys given here
+    progress: bool = True
+
+
 APP_SCHEMAS: dict[str, type] = {
     "prepare": PrepareApp, "inspect": InspectApp, "train": TrainApp, "evaluate": EvaluateApp,
-    "translate": TranslateApp, "serve": ServeApp}
+    "translate": TranslateApp, "serve": ServeApp, "distill": DistillApp}

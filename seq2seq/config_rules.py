@@ -98,6 +98,9 @@ def check_tokenizer(tok: TokenizerConfig) -> None:
             raise UserError(
                 f"tokenizer.{name}={value}: must be below tokenizer.vocab_size={tok.vocab_size}"
             )
+    if tok.sampling_alpha and tok.model_type == "unigram" and tok.sampling_nbest in (0, 1):
+        raise UserError(f"tokenizer.sampling_nbest={tok.sampling_nbest}: unigram sampling needs "
+                        "-1 (all segmentations) or more than 1 (the n best)")
 
 
 def check_data(data: DataConfig) -> None:
@@ -119,6 +122,8 @@ def check_model(model: ModelConfig) -> None:
             "model.decoder.gru.bidirectional=true: the decoder generates left to right "
             "and must be unidirectional"
         )
+    if model.decoder.type == "cgru":
+        check_cgru(model)
     context = decoder_context_width(model)
     if decoder_embedding_size(model) < 1:
         parts = ["the target embedding"]
@@ -147,6 +152,23 @@ def check_model(model: ModelConfig) -> None:
             f"model.decoder.gru.input_size - {context}) must equal "
             f"model.decoder.gru.hidden_size={dec.hidden_size}"
         )
+
+
+def check_cgru(model: ModelConfig) -> None:
+    """gru2 continues gru's state with the attention context: same layers and width."""
+    enc, dec, dec2 = model.encoder.gru, model.decoder.gru, model.decoder.gru2
+    need = {"input_size": enc.hidden_size * (2 if enc.bidirectional else 1),
+            "hidden_size": dec.hidden_size, "num_layers": dec.num_layers, "bidirectional": False}
+    why = {"input_size": "the attention context width D*H_enc",
+           "hidden_size": "model.decoder.gru.hidden_size", "num_layers":
+           "model.decoder.gru.num_layers", "bidirectional": "a decoder reads left to right"}
+    for key, value in need.items():
+        if getattr(dec2, key) != value:
+            raise UserError(f"model.decoder.gru2.{key}={getattr(dec2, key)}: the cgru decoder "
+                            f"needs {value} ({why[key]})")
+    if model.decoder.input_feeding:
+        raise UserError("model.decoder.input_feeding=true: the cgru decoder feeds the context "
+                        "through gru2; set input_feeding=false")
 
 
 def check_decode(decode: DecodeConfig) -> None:

@@ -68,14 +68,17 @@ def merge_explicit(
 def architecture_differences(saved: ModelConfig, wanted: ModelConfig) -> list[str]:
     """`key=wanted (checkpoint: saved)` for every weight-shaping key that differs."""
     diffs = []
-    for part in ("encoder", "decoder"):
-        a, b = getattr(saved, part).gru, getattr(wanted, part).gru
+    grus = [("encoder", "gru"), ("decoder", "gru")]
+    if saved.decoder.type == wanted.decoder.type == "cgru":
+        grus.append(("decoder", "gru2"))
+    for part, name in grus:
+        a, b = getattr(getattr(saved, part), name), getattr(getattr(wanted, part), name)
         for key in _GRU_SHAPE_KEYS:
             if getattr(a, key) != getattr(b, key):
                 diffs.append(
-                    f"model.{part}.gru.{key}={getattr(b, key)} (checkpoint: {getattr(a, key)})"
+                    f"model.{part}.{name}.{key}={getattr(b, key)} (checkpoint: {getattr(a, key)})"
                 )
-    for key in ("attention", "input_feeding", "tie_embeddings"):
+    for key in ("type", "attention", "input_feeding", "tie_embeddings"):
         if getattr(saved.decoder, key) != getattr(wanted.decoder, key):
             diffs.append(
                 f"model.decoder.{key}={getattr(wanted.decoder, key)} "

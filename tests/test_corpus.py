@@ -54,7 +54,7 @@ def test_files_corpus_prefixes_accept_gz_and_name_missing_files(tmp_path):
         split_files(data, str(tmp_path / "missing"))
     (tmp_path / "d.de").mkdir()  # a prefix whose .de path is a directory
     (tmp_path / "d.en").write_text("y\n")
-    with pytest.raises(UserError, match=r"d\.de: is a directory, not a file \(data.corpus=files"):
+    with pytest.raises(UserError, match=r"d\.de: is a directory, not a file \(a path prefix reads"):
         split_files(data, str(tmp_path / "d"))
     with pytest.raises(UserError, match=r"d\.de: is a directory, not a file$"):
         read_lines(tmp_path / "d.de")

@@ -30,6 +30,8 @@ SETUPS = {
         "model.decoder.gru.input_size=96",
         "model.decoder.tie_embeddings=false",
     ],
+    "cgru": ["model.decoder.type=cgru", "model.decoder.gru2.input_size=64",
+             "model.decoder.gru2.hidden_size=64"],
 }
 
 

@@ -61,9 +61,10 @@ def _prefixed(prefix: str, lang: str) -> Path:
 
 def split_files(data: DataConfig, split: str) -> SplitFiles:
     """The source and target files of a split: a Multi30k split name or a path prefix
-    (PREFIX.LANG or PREFIX.LANG.gz)."""
+    (PREFIX.LANG or PREFIX.LANG.gz; with data.corpus=multi30k, a split with a "/" in it, such
+    as a distilled training set beside Multi30k's val and test)."""
     langs = (data.src_lang, data.tgt_lang)
-    if data.corpus == "multi30k":
+    if data.corpus == "multi30k" and "/" not in split:
         paths = [
             multi30k.fetch(
                 split, lang, cache_dir=Path(data.cache_dir), url=data.url, mirror=data.mirror
@@ -75,7 +76,7 @@ def split_files(data: DataConfig, split: str) -> SplitFiles:
         for path in paths:
             if not path.is_file():
                 raise UserError(
-                    f"{path}: {_missing(path)} (data.corpus=files reads PREFIX.{data.src_lang} "
+                    f"{path}: {_missing(path)} (a path prefix reads PREFIX.{data.src_lang} "
                     f"and PREFIX.{data.tgt_lang}, plain or .gz; prefix given: {split!r})"
                 )
     return SplitFiles(src=paths[0], tgt=paths[1])

@@ -65,6 +65,16 @@ class Tokenizer:
     def encode_tgt(self, lines: list[str]) -> list[list[int]]:
         return self.tgt.encode(lines, out_type=int)
 
+    def encode_sampled(self, lines: list[str], side: str, alpha: float, nbest: int,
+                       seed: int) -> list[list[int]]:
+        """Ids of one segmentation per line sampled by sentencepiece (unigram: from the nbest
+        best, -1 all, smoothed by alpha; bpe: merges dropped at rate alpha), the same for the
+        same seed."""
+        spm.set_random_generator_seed(seed)
+        return (self.src if side == "src" else self.tgt).encode(
+            lines, out_type=int, enable_sampling=True, alpha=alpha, nbest_size=nbest,
+            num_threads=1)
+
     def decode_tgt(self, ids: list[list[int]]) -> list[str]:
         """Detokenised text of target id sequences (special ids are dropped)."""
         return self.tgt.decode(ids)
@@ -146,8 +156,16 @@ def _train_one(cfg: TokenizerConfig, lines: list[str]) -> bytes:
     return sink.getvalue()
 
 
+SAMPLING_KEYS = ("sampling_alpha", "sampling_nbest")  # how training uses the model, not it
+
+
+def model_settings(cfg: TokenizerConfig) -> dict:
+    """The settings that make the sentencepiece model (not how training samples from it)."""
+    return {k: v for k, v in dataclasses.asdict(cfg).items() if k not in SAMPLING_KEYS}
+
+
 def _cache_key(cfg: TokenizerConfig, src_lines: list[str], tgt_lines: list[str]) -> str:
-    digest = hashlib.sha256(json.dumps(dataclasses.asdict(cfg), sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps(model_settings(cfg), sort_keys=True).encode())
     for lines in (src_lines, tgt_lines):
         digest.update(b"\0side\0")
         for line in lines:

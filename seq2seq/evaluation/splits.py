@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from seq2seq.data.pipeline import read_split_text
 from seq2seq.decoding.loading import Loaded, open_configured
 from seq2seq.errors import UserError
 from seq2seq.evaluation.scoring import all_scores
+from seq2seq.files import write_text_atomic
 from seq2seq.overrides import merge_explicit, typed
 
 log = logging.getLogger(__name__)
@@ -52,13 +51,9 @@ def _unwritable(folder: Path, exc: OSError) -> UserError:
 
 def _write_atomic(path: Path, text: str) -> None:
     """path holds text or, if anything fails, what it held before (a one-line UserError)."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, text)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise _unwritable(path.parent, exc) from exc
 
 

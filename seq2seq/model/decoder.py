@@ -84,11 +84,14 @@ class Decoder(nn.Module):
         feed = h_0.new_zeros(h_0.shape[1:]) if self.input_feeding else None
         return DecoderState(hidden=h_0, feed=feed)
 
-    def _run_gru(self, x: torch.Tensor, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, T, I), hidden (L, B, H) -> outputs (B, T, H), h_n (L, B, H), in either layout."""
-        if self.gru.batch_first:
-            return self.gru(x, hidden)
-        out, h_n = self.gru(x.transpose(0, 1), hidden)
+    def _run_gru(self, x: torch.Tensor, hidden: torch.Tensor,
+                 gru: nn.Module | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, T, I), hidden (L, B, H) -> outputs (B, T, H), h_n (L, B, H), in either layout
+        (gru: self.gru unless given)."""
+        gru = self.gru if gru is None else gru
+        if gru.batch_first:
+            return gru(x, hidden)
+        out, h_n = gru(x.transpose(0, 1), hidden)
         return out.transpose(0, 1), h_n
 
     def _combine(self, s: torch.Tensor, context: torch.Tensor) -> torch.Tensor:

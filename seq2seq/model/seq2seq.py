@@ -7,7 +7,8 @@ from torch import nn
 
 from seq2seq.config import ModelConfig
 from seq2seq.model.bridge import Bridge
-from seq2seq.model.decoder import Decoder, DecoderOutput, DecoderState, Memory
+from seq2seq.model.cgru import build_decoder
+from seq2seq.model.decoder import DecoderOutput, DecoderState, Memory
 from seq2seq.model.encoder import Encoder
 
 
@@ -26,7 +27,7 @@ class Seq2Seq(nn.Module):
             dec_layers=cfg.decoder.gru.num_layers,
             dec_hidden=cfg.decoder.gru.hidden_size,
         )
-        self.decoder = Decoder(cfg, tgt_vocab, pad_id, memory_size=self.encoder.output_size)
+        self.decoder = build_decoder(cfg, tgt_vocab, pad_id, memory_size=self.encoder.output_size)
 
     def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> tuple[Memory, DecoderState]:
         """src (B, S), src_lengths (B,) -> the memory to attend to and the decoder's first state."""

@@ -69,9 +69,18 @@ def _decoder_lines(cfg: InspectApp, model: Seq2Seq) -> list[str]:
     if cfg.model.decoder.input_feeding:
         parts.append(f"previous attentional vector {dec.hidden_size}")
     how = "one call over all T steps (fast path)" if fast else f"one call per step, {T} calls"
-    lines = _gru_lines("decoder", dec, cfg.batch_size, T if fast else 1,
-                       {"input": "", "h_0": "from the bridge"})
-    return [*lines, f"  input_size {dec.input_size} = {' + '.join(parts)}; {how}"]
+    cgru = cfg.model.decoder.type == "cgru"
+    lines = _gru_lines("decoder" + (" gru (cgru transition 1)" if cgru else ""), dec,
+                       cfg.batch_size, T if fast else 1,
+                       {"input": "", "h_0": "from the bridge" + (", then gru2's h_n" * cgru)})
+    lines.append(f"  input_size {dec.input_size} = {' + '.join(parts)}; {how}")
+    if cgru:
+        gru2 = model.decoder.gru2
+        lines += _gru_lines("decoder gru2 (cgru transition 2)", gru2, cfg.batch_size, 1,
+                            {"h_0": "gru's h_n s'_t"})
+        lines.append(f"  input_size {gru2.input_size} = attention context c_t "
+                     f"{model.encoder.output_size} (attention reads gru's output s'_t)")
+    return lines
 
 
 def _attention_lines(cfg: InspectApp, model: Seq2Seq) -> list[str]:
@@ -81,6 +90,8 @@ def _attention_lines(cfg: InspectApp, model: Seq2Seq) -> list[str]:
     key_width = C if attn == "luong_dot" else dec.hidden_size
     when = ("previous state s_(t-1), before the GRU step" if attn == "bahdanau"
             else "GRU output s_t, after the GRU step")
+    if cfg.model.decoder.type == "cgru":
+        when = "gru's output s'_t, between the two transitions"
     tied = " (output tied to the target embedding)" if cfg.model.decoder.tie_embeddings else ""
     return [
         f"attention {attn}: query = {when}",
@@ -98,7 +109,8 @@ def _parameter_lines(model: Seq2Seq) -> list[str]:
         "encoder GRU": _count(model.encoder.gru, seen),
         "bridge": _count(model.bridge, seen),
         "decoder embedding": _count(model.decoder.embed, seen),
-        "decoder GRU": _count(model.decoder.gru, seen),
+        "decoder GRU": _count(model.decoder.gru, seen) + (
+            _count(model.decoder.gru2, seen) if hasattr(model.decoder, "gru2") else 0),
         "attention": _count(model.decoder.attention, seen) + _count(model.decoder.combine, seen),
         "output layer": _count(model.decoder.output, seen),
     }

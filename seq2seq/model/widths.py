@@ -9,7 +9,8 @@ def decoder_context_width(model: ModelConfig) -> int:
     """Width of what attention feeds into the decoder GRU input besides the embedding."""
     enc = model.encoder.gru
     directions = 2 if enc.bidirectional else 1
-    width = enc.hidden_size * directions if model.decoder.attention == "bahdanau" else 0
+    feeds_context = model.decoder.attention == "bahdanau" and model.decoder.type == "gru"
+    width = enc.hidden_size * directions if feeds_context else 0  # cgru: gru2 reads it
     if model.decoder.input_feeding:
         width += model.decoder.gru.hidden_size
     return width

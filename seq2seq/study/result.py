@@ -8,13 +8,13 @@ started again it resumes from its last checkpoint).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+
+from seq2seq.files import write_text_atomic
 
 RESULT_NAME = "result.json"
 DONE, FAILED, STOPPED = "done", "failed", "stopped"
@@ -47,13 +47,7 @@ def parse_overrides(overrides: list[str]) -> dict[str, str]:
 def write(job_dir: Path, result: dict) -> Path:
     """job_dir/result.json holds result (written whole or not at all)."""
     path = Path(job_dir) / RESULT_NAME
-    tmp = path.with_name(f".{RESULT_NAME}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+    write_text_atomic(path, json.dumps(result, indent=2, default=str) + "\n")
     return path
 
 

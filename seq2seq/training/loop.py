@@ -21,6 +21,7 @@ from seq2seq import checkpoint as ckpt
 from seq2seq.config import TrainApp
 from seq2seq.data.batching import Batch, collate, token_batches
 from seq2seq.data.pipeline import Prepared
+from seq2seq.data.sampling import EpochSegmentation
 from seq2seq.errors import UserError
 from seq2seq.training.distributed import Ranks, shard
 from seq2seq.training.metrics import MetricsLog, Throughput
@@ -49,12 +50,12 @@ class Trainer:
         self.metrics = (MetricsLog(run / "metrics.jsonl", self.tc.tensorboard)
                         if ranks.main else None)
         self.run = run
-        self.lengths = ([len(s) for s in data.train.src_ids], [len(t) for t in data.train.tgt_ids])
+        self.segments = EpochSegmentation(data.train, data.tokenizer, cfg.tokenizer, self.tc.seed)
         self.started, self.seconds_before = time.monotonic(), 0.0
         self.seconds = 0.0  # training seconds as all ranks agree (stop_reason)
         self.epoch_length = 1  # this rank's batches in the current epoch
-        self.precision = training_precision(
-            cfg, model, lambda: self.collate(self.epoch_batches(0)[0]), self.sp.pad, device, ranks)
+        first = lambda: self.collate(self.epoch_batches(0)[0], 0)  # noqa: E731
+        self.precision = training_precision(cfg, model, first, self.sp.pad, device, ranks)
         self.step = TrainingStep(self.tc, self.net, model, optimizer, self.sp.pad, device, ranks,
                                  self.precision)
 
@@ -83,10 +84,11 @@ class Trainer:
 
     # -- one update ----------------------------------------------------------------------
 
-    def collate(self, indices: list[int]) -> Batch:
-        train = self.data.train
-        return collate([train.src_ids[i] for i in indices], [train.tgt_ids[i] for i in indices],
-                       indices, pad_id=self.sp.pad, bos_id=self.sp.bos, eos_id=self.sp.eos)
+    def collate(self, indices: list[int], epoch: int | None = None) -> Batch:
+        """These training pairs as a batch, segmented as the epoch (default: this one) has them."""
+        src, tgt = self.segments.ids(self.progress.epoch if epoch is None else epoch)
+        return collate([src[i] for i in indices], [tgt[i] for i in indices], indices,
+                       pad_id=self.sp.pad, bos_id=self.sp.bos, eos_id=self.sp.eos)
 
     def update(self, group: list[Batch]) -> StepResult | None:
         """One step of the loop less its logging, validation and saving: the optimiser update
@@ -175,8 +177,9 @@ class Trainer:
     def epoch_batches(self, epoch: int | None = None) -> list[list[int]]:
         """This rank's batches of an epoch (default: the current one)."""
         tc = self.tc
-        every = token_batches(*self.lengths, max_tokens=tc.max_tokens, seed=tc.seed,
-                              epoch=self.progress.epoch if epoch is None else epoch)
+        epoch = self.progress.epoch if epoch is None else epoch
+        every = token_batches(*self.segments.lengths(epoch), max_tokens=tc.max_tokens,
+                              seed=tc.seed, epoch=epoch)
         return shard(every, self.ranks)
 
     def after_step(self, result: StepResult, meter: Throughput, bar: tqdm) -> None:

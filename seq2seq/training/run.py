@@ -12,6 +12,7 @@ from seq2seq import checkpoint as ckpt
 from seq2seq.config import TrainApp
 from seq2seq.config_rules import validate as validate_config
 from seq2seq.data.pipeline import prepare
+from seq2seq.data.tokenizer import model_settings
 from seq2seq.devices import pick_device
 from seq2seq.errors import UserError
 from seq2seq.overrides import architecture_differences, merge_explicit, typed
@@ -33,7 +34,7 @@ def resumed_config(
     diffs = architecture_differences(before.model, cfg.model)
     if diffs:
         raise UserError(f"{diffs[0]}: {what} holds a checkpoint of another architecture")
-    if cfg.tokenizer != before.tokenizer:
+    if model_settings(cfg.tokenizer) != model_settings(before.tokenizer):
         raise UserError(
             "tokenizer settings differ from the resumed checkpoint's; "
             "a resumed run keeps its tokenizer"

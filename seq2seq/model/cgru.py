@@ -1,0 +1,45 @@
+"""The conditional GRU decoder (Nematus, nmtpy): two GRU transitions per step around attention.
+
+Each step t: s'_t = GRU1(y_{t-1}, s_{t-1}) reads the target embedding (model.decoder.gru,
+input_size = the embedding width); attention reads s'_t and gives the context c_t; s_t =
+GRU2(c_t, s'_t) reads the context (model.decoder.gru2, input_size = D*H_enc, the same layers and
+width as GRU1); the attentional vector o_t = tanh(W_c [s_t; c_t]) is projected to the vocabulary.
+Both transitions are nn.GRUs built from config. GRU1 needs s_{t-1}, which needs c_{t-1}: the
+decoder always runs its step loop (no fast path).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import nn
+
+from seq2seq.config import ModelConfig
+from seq2seq.model.decoder import Decoder, DecoderState, Memory
+
+
+class ConditionalDecoder(Decoder):
+    def __init__(self, cfg: ModelConfig, vocab_size: int, pad_id: int, memory_size: int) -> None:
+        super().__init__(cfg, vocab_size, pad_id, memory_size)
+        self.gru2 = nn.GRU(**dataclasses.asdict(cfg.decoder.gru2))
+
+    @property
+    def fast_path(self) -> bool:
+        return False
+
+    def step(
+        self, emb: torch.Tensor, state: DecoderState, memory: Memory
+    ) -> tuple[torch.Tensor, DecoderState, torch.Tensor]:
+        """One step: emb (B, E) -> attentional vector (B, H), new state, weights (B, S)."""
+        out1, h1 = self._run_gru(emb.unsqueeze(1), state.hidden)  # s'_t: (B, 1, H), (L, B, H)
+        attended = self.attention(out1, memory.keys, memory.values, memory.mask)
+        out2, hidden = self._run_gru(attended.context, h1, self.gru2)  # s_t: (B, 1, H)
+        o = self._combine(out2, attended.context).squeeze(1)  # (B, H)
+        return o, DecoderState(hidden=hidden, feed=None), attended.weights.squeeze(1)
+
+
+def build_decoder(cfg: ModelConfig, vocab_size: int, pad_id: int, memory_size: int) -> Decoder:
+    """The decoder model.decoder.type names."""
+    kind = ConditionalDecoder if cfg.decoder.type == "cgru" else Decoder
+    return kind(cfg, vocab_size, pad_id, memory_size)
