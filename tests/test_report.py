@@ -73,6 +73,15 @@ def test_swept_keys_are_the_overrides_that_differ_and_unrun_jobs_are_rows(tmp_pa
     assert table.swept_keys(rows) == ["train.lr"]
     assert [(r["train.lr"], r["status"], r.get("valid_bleu")) for r in rows] == [
         ("0.001", "done", 5), ("0.002", "not run", None)]
+    assert table.markdown(rows).startswith("| job | train.lr | status |")
+
+
+def test_a_swept_key_that_names_the_job_folders_is_not_repeated(tmp_path):
+    for name in ("enc_small", "enc_large"):  # subdir=${hydra:runtime.choices.ablation}
+        _job(tmp_path, name, [f"ablation={name}", "study=s"])
+    rows = table.collect(tmp_path)
+    assert table.swept_keys(rows) == ["ablation"]
+    assert table.markdown(rows).startswith("| job | status |")
 
 
 def test_bad_sweep_directories_get_one_line(tmp_path):

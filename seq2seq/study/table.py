@@ -91,8 +91,9 @@ def _cell(value: Any, spec: str) -> str:
 
 
 def columns(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
-    """(column, heading, format) of the table: job, the swept keys, the figures."""
-    keys = [(k, k, "{}") for k in swept_keys(rows)]
+    """(column, heading, format) of the table: job, the swept keys (but one whose value names
+    every job's folder: the job column says it), the figures."""
+    keys = [(k, k, "{}") for k in swept_keys(rows) if any(r.get(k) != r["job"] for r in rows)]
     return [("job", "job", "{}"), *keys, *FIGURES]
 
 
