@@ -97,7 +97,10 @@ def _refuse_unknown_keys(node: Any, cls: type, prefix: str) -> None:
 
 def to_config(cfg: DictConfig, app: str) -> Any:
     """Turn a composed config into the app's dataclasses and check every value."""
-    missing = sorted(OmegaConf.missing_keys(cfg))
+    try:  # an interpolation that gives a value of the wrong type fails here
+        missing = sorted(OmegaConf.missing_keys(cfg))
+    except OmegaConfBaseException as exc:
+        raise UserError(describe_config_error(exc)) from exc
     if missing:
         raise UserError(f"{missing[0]}: a value is required (set {missing[0]}=...)")
     _refuse_unknown_keys(cfg, schema.APP_SCHEMAS[app], "")

@@ -124,3 +124,13 @@ def test_train_keys_it_would_ignore_are_refused(override, expected, tmp_path):
     assert compose("train", ["train.schedule=linear", "train.warmup_steps=100",
                              "train.max_steps=500"]).train.warmup_steps == 100
     assert compose("evaluate", ["decode.quantize=int8"]).decode.quantize == "int8"
+
+
+@pytest.mark.parametrize("app", ["train", "evaluate", "distill"])
+def test_an_interpolation_of_the_wrong_type_is_one_line(app):
+    """Found by the fuzz test: ${oc.env:HOME} for a float key failed inside OmegaConf."""
+    extra = [] if app == "train" else ["run_dir=x"]
+    proc = run_module(f"seq2seq.{app}", "decode.length_penalty=${oc.env:HOME}", *extra)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("error: decode.length_penalty: While dereferencing "
+                                  "interpolation '${oc.env:HOME}'")
