@@ -8,9 +8,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from seq2seq.cli import fail
 from seq2seq.errors import UserError
-
-EXIT_USER_ERROR = 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,8 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         written = report(args.sweep_dir, args.out, plots=not args.no_plots)
     except UserError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        sys.exit(EXIT_USER_ERROR)
+        fail(str(exc))
     sys.stderr.write(f"wrote {len(written)} files to {written[0].parent}\n")
 
 

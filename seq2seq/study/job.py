@@ -36,7 +36,7 @@ def evaluation_summary(cfg: TrainApp, run: Path) -> dict:
     splits = {name: _split_scores(s) for name, s in scored["splits"].items()}
     valid = splits.pop(Path(cfg.data.valid).name)
     first_test = next(iter(splits.values()), valid)
-    return {"parameters": scored["parameters"], "decode": scored["decode"], "valid": valid,
+    return {"decode": scored["decode"], "valid": valid,
             "test": splits, "decode_sentences_per_s": first_test["sentences_per_s"]}
 
 
@@ -56,7 +56,8 @@ def train_job(cfg: TrainApp, run: Path, overrides: list[str], write: bool = Fals
         "status": results.STOPPED if stopped else results.DONE, "reason": reason,
         "overrides": results.parse_overrides(overrides),
         "config": results.flat(OmegaConf.to_container(OmegaConf.structured(cfg))),
-        "parameters": sum(w.numel() for w in last.weights.values()),
+        # tensors, each once: the tied output layer shares the target embedding's storage
+        "parameters": sum({w.data_ptr(): w.numel() for w in last.weights.values()}.values()),
         "steps": p["step"], "epochs": p["epoch"], "train_minutes": p["seconds"] / 60,
         "train_tokens": p["tokens"], "train_tokens_per_s": p["tokens"] / max(p["seconds"], 1e-9),
         "best_step": p["saved_step"], "best_valid_bleu_during_training": p["saved_bleu"],
