@@ -2,6 +2,7 @@
 
     python scripts/benchmark.py [overrides] [--sections gemm,train,decode] [--run RUN_DIR]
                                 [--windows 5] [--steps 4] [--device cpu] [--json FILE]
+                                [--curve 4096,16384,65536 [--curve-precision fp32]]
 
 Overrides are those of seq2seq-train (e.g. experiment=joeynmt_reference, model=bahdanau,
 train.max_tokens=2048), checked as seq2seq-train checks them. Every row runs in a fresh
@@ -10,7 +11,9 @@ update (Trainer.update: loss, label smoothing, precision, clipping, optimiser, s
 the batches the loop takes, after a warm-up, and report the median of --windows windows of
 --steps updates each; a row is the config plus its own overrides (train.precision,
 train.fast_path=false for the decoder's step loop, train.loss_chunk=0 for whole logits).
-Decoding rows translate Multi30k test_2016_flickr. FLOP/s come from torch's FLOP counter and
+Decoding rows translate Multi30k test_2016_flickr. On a GPU (--device cuda) there are more rows:
+fp16 training and decoding, fp32 without TF32, and decoding batches sized for a GPU; --curve
+adds a training row at each token budget. FLOP/s come from torch's FLOP counter and
 are compared with the GEMM peak torch reaches here at the same dtype, measured in the same run.
 
 With --run, the run's saved config is the starting point and the overrides change it (a change
@@ -38,6 +41,8 @@ ROWS_TRAIN = [  # (name, the row's own overrides)
     ("train bf16 fast path", ["train.precision=bf16"]),
     ("train bf16 step loop", ["train.precision=bf16", "train.fast_path=false"]),
     ("train auto fast path", ["train.precision=auto"]),
+    ("train fp16 fast path", ["train.precision=fp16"]),  # GPU rows from here
+    ("train fp32 fast path, no TF32", ["train.precision=fp32", "train.tf32=false"]),
 ]
 ROWS_DECODE = [  # (name, strategy, beam, precision, batch size, sentences)
     ("greedy fp32", "greedy", 1, "fp32", 64, None),
@@ -48,7 +53,15 @@ ROWS_DECODE = [  # (name, strategy, beam, precision, batch size, sentences)
     ("greedy int8", "greedy", 1, "int8", 64, None),
     ("beam 5 int8", "beam", 5, "int8", 64, None),
     ("beam 5 fp32, one sentence at a time", "beam", 5, "fp32", 1, 200),
+    ("greedy fp16", "greedy", 1, "fp16", 64, None),  # GPU rows from here
+    ("beam 5 fp16", "beam", 5, "fp16", 64, None),
+    ("greedy fp32, batches of 1000", "greedy", 1, "fp32", 1000, None),
+    ("beam 5 fp32, batches of 500", "beam", 5, "fp32", 500, None),
+    ("beam 5 bf16, batches of 500", "beam", 5, "bf16", 500, None),
 ]
+GPU_ONLY = {"train fp16 fast path", "train fp32 fast path, no TF32", "greedy fp16",
+            "beam 5 fp16", "greedy fp32, batches of 1000", "beam 5 fp32, batches of 500",
+            "beam 5 bf16, batches of 500"}
 
 
 def _with_rss(func, args) -> dict | float:
@@ -89,6 +102,13 @@ def _bf16_unsupported(gemm: dict) -> str | None:
     return None
 
 
+def _curve(budgets: str, precision: str) -> list[tuple[str, list[str]]]:
+    """Training rows at each token budget of --curve (tokens/s against batch size)."""
+    return [(f"train curve {precision}, {int(n):,}-token batches",
+             [f"train.precision={precision}", f"train.max_tokens={int(n)}"])
+            for n in budgets.split(",") if n]
+
+
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("overrides", nargs="*")
@@ -100,6 +120,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--rows", default="", help="only rows whose name contains one of these "
                         "comma-separated words")
+    parser.add_argument("--curve", default="", help="comma-separated token budgets: a training "
+                        "row (fast path, --curve-precision) at each train.max_tokens")
+    parser.add_argument("--curve-precision", default="fp32")
     parser.add_argument("--json", default=None)
     return parser.parse_args()
 
@@ -132,16 +155,18 @@ def main() -> None:
     slow_bf16 = _bf16_unsupported(results["gemm"])
     if slow_bf16:
         print(slow_bf16, flush=True)
+    gpu = args.device.startswith("cuda")
     if "train" in sections:
-        for name, own in ROWS_TRAIN:
-            if keep(name) and not ("bf16" in name and slow_bf16):  # auto measures, never slow
+        for name, own in [*ROWS_TRAIN, *_curve(args.curve, args.curve_precision)]:
+            skip = ("bf16" in name and slow_bf16) or (name in GPU_ONLY and not gpu)
+            if (keep(name) or name.startswith("train curve")) and not skip:
                 results["train"][name] = row(name, measure_train, [*args.overrides, *own],
                                              args.run, args.windows, args.steps, args.threads,
                                              args.device)
     if "decode" in sections:
         for name, strategy, beam, precision, batch, limit in ROWS_DECODE:
-            skip = (precision == "int8" and args.device != "cpu") or (
-                precision == "bf16" and slow_bf16)
+            skip = (precision == "int8" and gpu) or (precision == "bf16" and slow_bf16) or (
+                name in GPU_ONLY and not gpu)
             if keep(name) and not skip:
                 results["decode"][name] = row(name, measure_decode, args.overrides, args.run,
                                               strategy, beam, precision, batch, limit,

@@ -32,9 +32,13 @@ RATIOS = [  # (table, numerator row, denominator row, figure)
     ("train", "train bf16 fast path", "train fp32 fast path", "tgt_tok_s"),
     ("train", "train bf16 step loop", "train fp32 step loop", "tgt_tok_s"),
     ("train", "train auto fast path", "train fp32 fast path", "tgt_tok_s"),
+    ("train", "train fp16 fast path", "train fp32 fast path", "tgt_tok_s"),
+    ("train", "train fp32 fast path", "train fp32 fast path, no TF32", "tgt_tok_s"),
     ("decode", "beam 5 auto", "beam 5 fp32", "sent_s"),
     ("decode", "beam 5 bf16", "beam 5 fp32", "sent_s"),
     ("decode", "beam 5 int8", "beam 5 fp32", "sent_s"),
+    ("decode", "beam 5 fp16", "beam 5 fp32", "sent_s"),
+    ("decode", "beam 5 fp32, batches of 500", "beam 5 fp32", "sent_s"),
     ("decode", "greedy int8", "greedy fp32", "sent_s"),
     ("decode", "beam 5 fp32", "beam 5 fp32, one sentence at a time", "sent_s"),
 ]

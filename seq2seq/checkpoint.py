@@ -26,6 +26,7 @@ from seq2seq.model.seq2seq import Seq2Seq
 FORMAT = "seq2seq-gru/1"
 CHECKPOINT_DIR = "checkpoints"
 TRAINING_KEYS = ("optimizer", "scheduler", "progress", "rng")
+OPTIONAL_TRAINING_KEYS = ("scaler",)  # fp16's loss scale; absent before fp16 existed
 
 
 @dataclass
@@ -180,10 +181,12 @@ def load(path: Path) -> Checkpoint:
         if key not in payload:
             raise UserError(f"{path}: checkpoint lacks its {key!r} entry")
     training = {k: payload[k] for k in TRAINING_KEYS if k in payload}
+    complete = len(training) == len(TRAINING_KEYS)
+    training.update({k: payload[k] for k in OPTIONAL_TRAINING_KEYS if k in payload})
     return Checkpoint(
         path=path, config=payload["config"], tokenizer=_tokenizer(payload, path),
         weights=payload["model"],
-        training=training if len(training) == len(TRAINING_KEYS) else None,
+        training=training if complete else None,
         averaged_from=payload.get("averaged_from"),
     )
 

@@ -124,7 +124,7 @@ class DecodeConfig:
     n_best: int = _num(1, lo=1)
     batch_size: int = _num(64, lo=1)
     quantize: str = _choice("none", "none", "int8")
-    precision: str = _choice("fp32", "fp32", "bf16", "auto")  # auto: measured (precision.py)
+    precision: str = _choice("fp32", "fp32", "bf16", "fp16", "auto")  # auto: measured
 
 
 @dataclass
@@ -132,8 +132,9 @@ class TrainConfig:
     seed: int = 1
     threads: int = _num(0, lo=0)  # 0 keeps torch's default
     device: str = _choice("auto", "auto", "cpu", "cuda")
-    # auto: bf16 on a CPU with bf16 matrix instructions, else fp32 (seq2seq.devices)
-    precision: str = _choice("fp32", "fp32", "bf16", "auto")
+    # auto: measured (seq2seq.precision); fp16 trains with a gradient scaler
+    precision: str = _choice("fp32", "fp32", "bf16", "fp16", "auto")
+    tf32: bool = True  # CUDA fp32: matrix products in TF32 (no effect on a CPU)
     max_tokens: int = _num(4096, lo=1)
     optimizer: str = _choice("adam", "adam", "adamw")
     lr: float = _num(1e-3, lo=0.0)

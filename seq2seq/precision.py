@@ -25,10 +25,13 @@ log = logging.getLogger(__name__)
 NOISE = 0.05  # another precision must be this much faster than fp32 to be chosen
 
 
+LOW = {"bf16": torch.bfloat16, "fp16": torch.float16}  # the autocast precisions
+
+
 def autocast(precision: str, device: torch.device) -> AbstractContextManager:
-    """The context a precision runs in: bf16 autocast, or nothing for fp32."""
-    if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
+    """The context a precision runs in: bf16 or fp16 autocast, or nothing for fp32."""
+    if precision in LOW:
+        return torch.autocast(device.type, dtype=LOW[precision])
     return nullcontext()
 
 
@@ -42,8 +45,11 @@ def cpu_has_bf16() -> bool:
 
 
 def candidates(device: torch.device) -> list[str]:
-    """The precisions worth measuring on device."""
-    if device.type == "cuda" or cpu_has_bf16():
+    """The precisions worth measuring on device (fp16 only on a GPU: CPUs have no fp16 matrix
+    products worth the gradient scaling it needs)."""
+    if device.type == "cuda":
+        return ["fp32", "bf16", "fp16"]
+    if cpu_has_bf16():
         return ["fp32", "bf16"]
     return ["fp32"]
 

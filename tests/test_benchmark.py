@@ -72,3 +72,18 @@ def test_a_run_prints_rows_with_the_applied_overrides(trained_run, tmp_path):
     assert float(row.split("|")[2].replace(",", "")) > 0
     greedy = next(line for line in lines if line.startswith("| greedy fp32 (1000 sentences) |"))
     assert 0 < float(greedy.split("|")[4]) < 100  # BLEU of the trained model
+
+
+@pytest.mark.slow
+def test_a_curve_adds_a_training_row_per_token_budget_and_gpu_rows_stay_off_a_cpu(trained_run):
+    proc = _benchmark(f"--run={trained_run}", "--sections", "train", "--rows", "fp16,no TF32",
+                      "--curve", "300,900", "--windows", "1", "--steps", "1")
+    assert proc.returncode == 0, proc.stderr
+    rates = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("| train "):
+            name, rate = line.split("|")[1:3]
+            rates[name.strip()] = float(rate.replace(",", ""))
+    assert list(rates) == ["train curve fp32, 300-token batches",
+                           "train curve fp32, 900-token batches"]  # fp16, no-TF32: GPU rows
+    assert all(rate > 0 for rate in rates.values())

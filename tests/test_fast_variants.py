@@ -1,5 +1,6 @@
-"""Fast variants decode like plain fp32: int8 dynamic quantisation and bf16 autocast agree with
-fp32 on most sentences of a val slice; the fast path equals the step loop (test_seq2seq.py)."""
+"""Fast variants decode like plain fp32: int8 dynamic quantisation, bf16 and fp16 autocast agree
+with fp32 on most sentences of a val slice; the fast path equals the step loop
+(test_seq2seq.py)."""
 
 from __future__ import annotations
 
@@ -33,12 +34,13 @@ def _agreement(a: list[list[int]], b: list[list[int]]) -> tuple[int, float]:
     return same, prefix / total
 
 
-def test_int8_and_bf16_agree_with_fp32(trained_model):
+def test_int8_bf16_and_fp16_agree_with_fp32(trained_model):
     model, tok, src, _ = trained_model
     fp32 = _greedy(model, tok, src[:N])
     int8 = _greedy(quantize_int8(model), tok, src[:N])
     bf16 = _greedy(model, tok, src[:N], torch.autocast("cpu", dtype=torch.bfloat16))
-    for name, other in (("int8", int8), ("bf16", bf16)):
+    fp16 = _greedy(model, tok, src[:N], torch.autocast("cpu", dtype=torch.float16))
+    for name, other in (("int8", int8), ("bf16", bf16), ("fp16", fp16)):
         same, prefix = _agreement(fp32, other)
         print(f"{name}: {same}/{N} sentences identical to fp32, {prefix:.1%} of tokens agree "
               "before the first difference")

@@ -78,22 +78,24 @@ def test_token_loss_ignores_padding():
     torch.testing.assert_close(token_loss(picked, tgt, PAD), expected)
 
 
-def test_the_chunked_loss_works_under_bf16_autocast_like_whole_logits():
-    """Under bf16 autocast the chunked loss runs its products in bf16 and its softmax in fp32,
-    as autocast runs the whole-logit loss: the same numbers within bf16's precision."""
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_the_chunked_loss_works_under_autocast_like_whole_logits(dtype):
+    """Under bf16 or fp16 autocast the chunked loss runs its products in that dtype and its
+    softmax in fp32, as autocast runs the whole-logit loss: the same numbers within its
+    precision."""
     model = build(model_config()).eval()
     batch = _batch()
     got = {}
-    variants = [("fp32", 0, False), ("bf16", 0, True), ("bf16 chunked", 5, True)]
-    for name, chunk_rows, bf16 in variants:
+    variants = [("fp32", 0, False), ("low", 0, True), ("low chunked", 5, True)]
+    for name, chunk_rows, low in variants:
         model.zero_grad()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast("cpu", dtype=dtype, enabled=low):
             loss = batch_loss(model, batch, PAD, smoothing=0.1, chunk_rows=chunk_rows)
         loss.backward()
         got[name] = (loss, {n: p.grad.clone() for n, p in model.named_parameters()})
-    loss, grads = got["bf16 chunked"]
+    loss, grads = got["low chunked"]
     assert loss.dtype == torch.float32
-    assert loss.item() == pytest.approx(got["bf16"][0].item(), rel=5e-3)
+    assert loss.item() == pytest.approx(got["low"][0].item(), rel=5e-3)
     assert loss.item() == pytest.approx(got["fp32"][0].item(), rel=1e-2)
     for name, g in got["fp32"][1].items():
         cosine = F.cosine_similarity(grads[name].flatten(), g.flatten(), dim=0)

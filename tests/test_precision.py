@@ -4,6 +4,7 @@ run as it would have been; explicit precisions are kept."""
 from __future__ import annotations
 
 import logging
+import math
 
 import pytest
 import torch
@@ -130,3 +131,65 @@ def test_decoding_auto_measures_the_loaded_model(trained_run, monkeypatch, tmp_p
     assert open_model(trained_run, device="cpu", precision="auto").precision == "fp32"
     assert open_model(trained_run, device="cpu", precision="auto",
                       quantize="int8").precision == "fp32"
+
+
+def test_auto_on_a_gpu_measures_fp16_as_well(monkeypatch):
+    monkeypatch.setattr(precision, "machine", lambda device, threads=None: "a GPU machine")
+    gpu = torch.device("cuda")
+    assert precision.candidates(gpu) == ["fp32", "bf16", "fp16"]
+    calls = []
+    seconds = {"fp32": 1.0, "bf16": 0.8, "fp16": 0.6}
+    assert pick_precision("auto", gpu, "train.precision", _measure(seconds, calls), "m") == "fp16"
+    assert calls == ["fp32", "bf16", "fp16"]
+    assert precision.candidates(CPU) == ["fp32", "bf16"]  # fp16 is asked for on a CPU, not probed
+
+
+def _scale(run) -> float:
+    return ckpt.load(run / "checkpoints" / "last.pt").training["scaler"]["scale"]
+
+
+def test_fp16_training_scales_its_loss_and_resumes_the_scale_exactly(tmp_path):
+    """fp16 autocast with a gradient scaler (run on a CPU here, as on a GPU): the scale is saved
+    and restored, so a resumed run equals one straight run."""
+    def train(name, *overrides):
+        cfg, ov = train_config(tmp_path, "train.precision=fp16", *overrides)
+        run_training(cfg, tmp_path / name, ov)
+        return tmp_path / name
+
+    straight = train("straight", "train.max_steps=8")
+    assert 0 < _scale(straight) <= 2.0**16  # torch's initial scale, lowered by any overflow
+    split = train("split", "train.max_steps=4")
+    cfg, ov = train_config(tmp_path, "train.max_steps=8", f"train.resume={split}", tiny=False)
+    run_training(cfg, split, ov)
+    losses = [[r["smoothed_loss"] for r in read(run / "metrics.jsonl") if r["kind"] == "train"]
+              for run in (straight, split)]
+    assert losses[0] == losses[1] and len(losses[0]) == 8
+    a, b = (ckpt.load(run / "checkpoints" / "last.pt").weights for run in (straight, split))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert _scale(split) == _scale(straight)
+    fp32 = tmp_path / "fp32"
+    cfg, ov = train_config(tmp_path, "train.max_steps=2")
+    run_training(cfg, fp32, ov)
+    assert ckpt.load(fp32 / "checkpoints" / "last.pt").training["scaler"] == {}
+
+
+def test_an_fp16_overflow_skips_the_update_and_lowers_the_scale(tmp_path):
+    cfg, ov = train_config(tmp_path, "train.precision=fp16")
+    trainer = build_trainer(cfg, tmp_path / "run", ov, Ranks())
+    scaler = trainer.step.scaler
+    state = scaler.state_dict()
+    scaler.load_state_dict({**state, "scale": 2.0**40})  # scaled fp16 gradients overflow
+    before = {k: v.clone() for k, v in trainer.state.model.state_dict().items()}
+    group = [trainer.collate(trainer.epoch_batches(0)[0], 0)]
+    result = trainer.step(group)
+    assert result is not None and math.isfinite(result.loss)  # a step, not a non-finite loss
+    assert scaler.get_scale() == 2.0**39
+    after = trainer.state.model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    moved = False
+    for _ in range(40):  # the scale halves at each overflow until the gradients fit fp16
+        assert trainer.step(group) is not None
+        now = trainer.state.model.state_dict()
+        if moved := any(not torch.equal(before[k], now[k]) for k in before):
+            break
+    assert moved and scaler.get_scale() < 2.0**39

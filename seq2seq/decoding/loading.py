@@ -27,7 +27,7 @@ from seq2seq.model.ensemble import Decodable, Ensemble
 from seq2seq.overrides import explicit_values, model_for_checkpoint
 from seq2seq.precision import autocast, timed
 
-PRECISIONS = ("fp32", "bf16", "auto")
+PRECISIONS = ("fp32", "bf16", "fp16", "auto")
 QUANTIZE = ("none", "int8")
 
 
@@ -48,7 +48,7 @@ class Loaded:
         return next(self.model.parameters()).device
 
     def autocast(self) -> AbstractContextManager:
-        """The context decoding runs in: bf16 autocast, or nothing for fp32."""
+        """The context decoding runs in: bf16 or fp16 autocast, or nothing for fp32."""
         return autocast(self.precision, self.device)
 
     def search(self, src_ids: list[list[int]], decode: DecodeConfig, *, attention: bool = False,
@@ -124,9 +124,9 @@ def _precision(precision: str, quantize: str, model: Decodable, tokenizer: Token
                config: dict, device: torch.device) -> str:
     """precision as asked, with auto measured on this model (fp32 for an int8 model)."""
     if quantize == "int8":
-        if precision == "bf16":
-            raise UserError("decode.precision=bf16: an int8 model (decode.quantize=int8) decodes "
-                            "with its own int8 kernels; ask for one of the two")
+        if precision in ("bf16", "fp16"):
+            raise UserError(f"decode.precision={precision}: an int8 model (decode.quantize=int8) "
+                            "decodes with its own int8 kernels; ask for one of the two")
         return "fp32"
     if precision != "auto":
         return pick_precision(precision, device, "decode.precision")
@@ -153,7 +153,7 @@ def open_model(
 ) -> Loaded:
     """The model of source (a run directory, whose checkpoints/WHICH.pt is taken, or a
     checkpoint file), decoding as one Ensemble with the models of `ensemble` if any, on device
-    (auto: CUDA when there is one), in eval mode. precision: fp32 | bf16 (autocast while
+    (auto: CUDA when there is one), in eval mode. precision: fp32 | bf16 | fp16 (autocast while
     decoding) | auto (measured here); quantize: none | int8 (dynamic, CPU only).
     model_changes ({"model.KEY": value}) may change layout and dropout, not the weights'
     shapes."""

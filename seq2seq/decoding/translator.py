@@ -75,8 +75,8 @@ class Translator:
         max_src_len: int | None = None,
     ) -> Translator:
         """A translator for a run directory (its checkpoints/WHICH.pt) or checkpoint file, with
-        the models of `ensemble`, on device (auto: CUDA if there is one), in fp32, bf16 or
-        auto (the faster here, measured), optionally int8-quantised (CPU); beam_size 1 is
+        the models of `ensemble`, on device (auto: CUDA if there is one), in fp32, bf16, fp16
+        or auto (the fastest here, measured), optionally int8-quantised (CPU); beam_size 1 is
         greedy search."""
         decode = decode_settings(
             DecodeConfig(quantize=quantize, precision=precision), beam_size=beam_size,

@@ -29,7 +29,7 @@ from seq2seq.training.optim import Schedule, budget_used, build_optimizer
 from seq2seq.training.probe import training_precision
 from seq2seq.training.saving import Checkpoints, Progress, TrainingState
 from seq2seq.training.signals import StopRequest
-from seq2seq.training.step import StepResult, TrainingStep
+from seq2seq.training.step import StepResult, TrainingStep, gradient_scaler
 from seq2seq.training.validate import validate
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,9 @@ class Trainer:
         self.epoch_length = 1  # this rank's batches in the current epoch
         first = lambda: self.collate(self.epoch_batches(0)[0], 0)  # noqa: E731
         self.precision = training_precision(cfg, model, first, self.sp.pad, device, ranks)
+        self.state.scaler = gradient_scaler(self.precision, device)
         self.step = TrainingStep(self.tc, self.net, model, optimizer, self.sp.pad, device, ranks,
-                                 self.precision)
+                                 self.precision, self.state.scaler)
 
     @property
     def progress(self) -> Progress:

@@ -17,6 +17,8 @@ from seq2seq.precision import timed
 from seq2seq.training.distributed import Ranks
 from seq2seq.training.step import training_loss
 
+CHOICES = ("fp32", "bf16", "fp16")  # what rank 0 may choose, sent to the others by index
+
 
 def _seconds(cfg: TrainApp, model: nn.Module, batch: Batch, pad: int, precision: str,
              device: torch.device) -> float:
@@ -38,13 +40,13 @@ def training_precision(cfg: TrainApp, model: nn.Module, first_batch: Callable[[]
     others."""
     if cfg.train.precision != "auto":
         return pick_precision(cfg.train.precision, device, "train.precision")
-    bf16 = 0.0
+    index = 0.0
     if ranks.main:
         shape = json.dumps([dataclasses.asdict(cfg.model), model.decoder.output.out_features,
                             cfg.train.max_tokens, cfg.train.loss_chunk, cfg.train.fast_path])
         batch = first_batch().to(device)
         choice = pick_precision("auto", device, "train.precision", shape=shape,
                                 measure=lambda p: _seconds(cfg, model, batch, pad, p, device))
-        bf16 = float(choice == "bf16")
-    (bf16,) = ranks.from_main([bf16])
-    return "bf16" if bf16 else "fp32"
+        index = float(CHOICES.index(choice))
+    (index,) = ranks.from_main([index])
+    return CHOICES[int(index)]

@@ -13,7 +13,7 @@ from seq2seq.config import TrainApp
 from seq2seq.config_rules import validate as validate_config
 from seq2seq.data.pipeline import prepare
 from seq2seq.data.tokenizer import model_settings
-from seq2seq.devices import pick_device
+from seq2seq.devices import pick_device, use_tf32
 from seq2seq.errors import UserError
 from seq2seq.overrides import architecture_differences, merge_explicit, typed
 from seq2seq.training import distributed, lock, rng
@@ -97,6 +97,7 @@ def build_trainer(
     device = pick_device(cfg.train.device, "train.device")
     if device.type == "cuda" and ranks.active:
         device = torch.device("cuda", ranks.local_rank)
+    use_tf32(device, cfg.train.tf32)
     rng.seed_everything(cfg.train.seed + ranks.rank)  # own dropout masks; DDP copies rank 0's init
     if not ranks.main:
         ranks.barrier()  # rank 0 trains (or finds) the tokenizer first; the others reuse it

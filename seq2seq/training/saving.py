@@ -44,6 +44,7 @@ class TrainingState:
     optimizer: torch.optim.Optimizer
     schedule: object  # training.optim.Schedule
     progress: Progress
+    scaler: torch.amp.GradScaler | None = None  # fp16's loss scale (training.step)
 
 
 class Checkpoints:
@@ -75,6 +76,7 @@ class Checkpoints:
             training={
                 "optimizer": state.optimizer.state_dict(),
                 "scheduler": state.schedule.state_dict(),
+                "scaler": state.scaler.state_dict() if state.scaler else {},
                 "progress": dataclasses.asdict(state.progress),
                 "rng": {"ranks": states},
             },
@@ -102,6 +104,8 @@ class Checkpoints:
         ckpt.load_weights(state.model, checkpoint.weights, path)
         state.optimizer.load_state_dict(training["optimizer"])
         state.schedule.load_state_dict(training["scheduler"])
+        if state.scaler and training.get("scaler"):  # fp16; absent in older checkpoints
+            state.scaler.load_state_dict(training["scaler"])
         state.progress = Progress(**training["progress"])
         p = state.progress
         if p.saved_bleu < p.best_bleu:  # a checkpoint from before saved_bleu existed

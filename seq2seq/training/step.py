@@ -21,7 +21,7 @@ def training_loss(tc: TrainConfig, net: nn.Module, batch: Batch, pad_id: int, pr
                   chunk_rows: int | None = None) -> torch.Tensor:
     """The summed training loss of batch as train.* configures it, at precision (under its
     autocast). The loss scores train.loss_chunk target tokens at a time in fp32 and whole
-    logits in bf16 (projected under autocast), unless chunk_rows says otherwise."""
+    logits in bf16 and fp16 (projected under autocast), unless chunk_rows says otherwise."""
     if chunk_rows is None:
         chunk_rows = tc.loss_chunk if precision == "fp32" else 0
     with autocast(precision, batch.src.device):
@@ -34,15 +34,26 @@ class StepResult(NamedTuple):
     tokens: int  # target tokens of the update (all ranks)
 
 
+def gradient_scaler(precision: str, device: torch.device) -> torch.amp.GradScaler:
+    """fp16's dynamic loss scaling (its gradients underflow unscaled); disabled, and so a
+    no-op, in the other precisions."""
+    return torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+
+
 class TrainingStep:
     """The update the training loop makes, as train.* configures it (precision, loss, clipping,
-    fast path); the loop counts it and steps the schedule (Trainer.update)."""
+    fast path); the loop counts it and steps the schedule (Trainer.update).
+
+    In fp16 the loss is scaled before backward and the gradients unscaled before clipping; an
+    update whose scaled gradients overflowed is skipped by the scaler, which then lowers the
+    scale (that is not a non-finite loss: it counts as a step, as in torch's AMP recipe)."""
 
     def __init__(self, tc: TrainConfig, net: nn.Module, model: nn.Module,
                  optimizer: torch.optim.Optimizer, pad_id: int, device: torch.device,
-                 ranks: Ranks, precision: str) -> None:
+                 ranks: Ranks, precision: str, scaler: torch.amp.GradScaler) -> None:
         self.tc, self.net, self.model, self.optimizer = tc, net, model, optimizer
         self.pad, self.device, self.ranks, self.precision = pad_id, device, ranks, precision
+        self.scaler = scaler
 
     def __call__(self, group: list[Batch]) -> StepResult | None:
         """One optimiser update over group (all ranks' batches form the update), or None if
@@ -58,13 +69,16 @@ class TrainingStep:
             syncing = i == len(group) - 1 or not self.ranks.active
             with nullcontext() if syncing else self.net.no_sync():
                 loss = training_loss(self.tc, self.net, b, self.pad, self.precision)
-                (loss * scale).backward()
+                self.scaler.scale(loss * scale).backward()
             total += float(loss.detach())
+        self.scaler.unscale_(self.optimizer)
         clip = self.tc.clip_norm if self.tc.clip_norm > 0 else math.inf
         norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
         (total,) = self.ranks.all_sum([total])
-        if not (math.isfinite(total) and math.isfinite(float(norm))):
+        overflow = self.scaler.is_enabled() and math.isfinite(total)
+        if not (math.isfinite(total) and (overflow or math.isfinite(float(norm)))):
             self.optimizer.zero_grad(set_to_none=True)
             return None
-        self.optimizer.step()
+        self.scaler.step(self.optimizer)  # optimizer.step(), unless fp16's gradients overflowed
+        self.scaler.update()
         return StepResult(total / n_tokens, int(n_tokens))
