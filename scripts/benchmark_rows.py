@@ -98,17 +98,19 @@ def measure_train(overrides, run, windows, steps, threads, device) -> dict:
         groups = loop_groups(trainer, 2 + windows * steps)
         per_token = _flops_per_token(trainer, groups[:3])
         timed_updates(trainer, groups[:2])  # warm-up
-        tgt_rates, src_rates = [], []
+        tgt_rates, src_rates, tgt_tokens = [], [], 0
         for w in range(windows):
             window = groups[2 + w * steps : 2 + (w + 1) * steps]
             seconds = timed_updates(trainer, window)
             batches = [b for g in window for b in g]
-            tgt_rates.append(sum(int((b.tgt_out != trainer.sp.pad).sum()) for b in batches)
-                             / seconds)
+            tokens = sum(int((b.tgt_out != trainer.sp.pad).sum()) for b in batches)
+            tgt_rates.append(tokens / seconds)
+            tgt_tokens += tokens
             src_rates.append(sum(int(b.src_lengths.sum()) for b in batches) / seconds)
         tgt = statistics.median(tgt_rates)
         return {"tgt_tok_s": tgt, "src_tok_s": statistics.median(src_rates),
                 "gflop_s": per_token * tgt / 1e9, "precision": trainer.precision,
+                "tgt_tokens_per_update": tgt_tokens / (windows * steps),
                 "params": sum(p.numel() for p in trainer.state.model.parameters())}
 
 
