@@ -193,3 +193,17 @@ def test_an_fp16_overflow_skips_the_update_and_lowers_the_scale(tmp_path):
         if moved := any(not torch.equal(before[k], now[k]) for k in before):
             break
     assert moved and scaler.get_scale() < 2.0**39
+
+
+def test_an_fp16_non_finite_loss_is_skipped_and_training_goes_on(tmp_path, monkeypatch):
+    from seq2seq.training import step
+
+    cfg, ov = train_config(tmp_path, "train.precision=fp16")
+    trainer = build_trainer(cfg, tmp_path / "run", ov, Ranks())
+    group = [trainer.collate(trainer.epoch_batches(0)[0], 0)]
+    real = step.training_loss
+    monkeypatch.setattr(step, "training_loss", lambda *a, **k: real(*a, **k) * math.inf)
+    assert trainer.step(group) is None  # counted by the loop as a non-finite loss
+    monkeypatch.setattr(step, "training_loss", real)
+    result = trainer.step(group)
+    assert result is not None and math.isfinite(result.loss)

@@ -75,9 +75,11 @@ class TrainingStep:
         clip = self.tc.clip_norm if self.tc.clip_norm > 0 else math.inf
         norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
         (total,) = self.ranks.all_sum([total])
-        overflow = self.scaler.is_enabled() and math.isfinite(total)
-        if not (math.isfinite(total) and (overflow or math.isfinite(float(norm)))):
+        # in fp16 the scaler judges the gradients: it skips an update that overflowed
+        gradients_ok = self.scaler.is_enabled() or math.isfinite(float(norm))
+        if not (math.isfinite(total) and gradients_ok):
             self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.update()  # fp16: ends this update's unscaling (and lowers the scale)
             return None
         self.scaler.step(self.optimizer)  # optimizer.step(), unless fp16's gradients overflowed
         self.scaler.update()
