@@ -26,6 +26,7 @@ class Row:
     parameters: int | None
     train_minutes: float | None  # an ensemble's: all its models'
     steps: int | None
+    sentences_per_s: float | None = None  # decoding speed of that evaluation
 
 
 def _log_minutes(train_log: Path) -> float | None:
@@ -92,7 +93,8 @@ def rows(run: Path, split: str) -> list[Row]:
         scores = {k: v["score"] for k, v in results["splits"][split]["scores"].items()}
         trained = _ensemble_training(results) if results.get("ensemble") else (minutes, steps)
         found.append(Row(run.name, results["pair"], checkpoint, decoding, split, scores,
-                         results.get("parameters"), *trained))
+                         results.get("parameters"), *trained,
+                         results["splits"][split].get("sentences_per_s")))
     return found
 
 
@@ -104,8 +106,8 @@ def markdown(table: list[Row]) -> str:
     """The rows as a Markdown table."""
     lines = [
         "| pair | run | checkpoint | decoding | BLEU | BLEU (lowercased) | chrF2 | TER "
-        "| training minutes | steps | parameters |",
-        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| training minutes | steps | parameters | sentences/s |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in table:
         s = r.scores
@@ -113,6 +115,7 @@ def markdown(table: list[Row]) -> str:
             f"| {r.pair} | {r.run} | {r.checkpoint} | {r.decoding} | {_num(s.get('BLEU'), '.2f')} "
             f"| {_num(s.get('BLEU_lowercased'), '.2f')} | {_num(s.get('chrF2'), '.2f')} "
             f"| {_num(s.get('TER'), '.2f')} | {_num(r.train_minutes, '.1f')} "
-            f"| {_num(r.steps, ',d')} | {_num(r.parameters, ',d')} |"
+            f"| {_num(r.steps, ',d')} | {_num(r.parameters, ',d')} "
+            f"| {_num(r.sentences_per_s, ',.0f')} |"
         )
     return "\n".join(lines)
