@@ -41,7 +41,9 @@ ROWS_TRAIN = [  # (name, the row's own overrides)
     ("train bf16 fast path", ["train.precision=bf16"]),
     ("train bf16 step loop", ["train.precision=bf16", "train.fast_path=false"]),
     ("train auto fast path", ["train.precision=auto"]),
-    ("train fp16 fast path", ["train.precision=fp16"]),  # GPU rows from here
+]
+ROWS_TRAIN_GPU = [
+    ("train fp16 fast path", ["train.precision=fp16"]),
     ("train fp32 fast path, no TF32", ["train.precision=fp32", "train.tf32=false"]),
 ]
 ROWS_DECODE = [  # (name, strategy, beam, precision, batch size, sentences)
@@ -53,15 +55,14 @@ ROWS_DECODE = [  # (name, strategy, beam, precision, batch size, sentences)
     ("greedy int8", "greedy", 1, "int8", 64, None),
     ("beam 5 int8", "beam", 5, "int8", 64, None),
     ("beam 5 fp32, one sentence at a time", "beam", 5, "fp32", 1, 200),
-    ("greedy fp16", "greedy", 1, "fp16", 64, None),  # GPU rows from here
+]
+ROWS_DECODE_GPU = [
+    ("greedy fp16", "greedy", 1, "fp16", 64, None),
     ("beam 5 fp16", "beam", 5, "fp16", 64, None),
     ("greedy fp32, batches of 1000", "greedy", 1, "fp32", 1000, None),
     ("beam 5 fp32, batches of 500", "beam", 5, "fp32", 500, None),
     ("beam 5 bf16, batches of 500", "beam", 5, "bf16", 500, None),
 ]
-GPU_ONLY = {"train fp16 fast path", "train fp32 fast path, no TF32", "greedy fp16",
-            "beam 5 fp16", "greedy fp32, batches of 1000", "beam 5 fp32, batches of 500",
-            "beam 5 bf16, batches of 500"}
 
 
 def _with_rss(func, args) -> dict | float:
@@ -157,16 +158,17 @@ def main() -> None:
         print(slow_bf16, flush=True)
     gpu = args.device.startswith("cuda")
     if "train" in sections:
-        for name, own in [*ROWS_TRAIN, *_curve(args.curve, args.curve_precision)]:
-            skip = ("bf16" in name and slow_bf16) or (name in GPU_ONLY and not gpu)
+        gpu_rows = ROWS_TRAIN_GPU if gpu else []
+        for name, own in [*ROWS_TRAIN, *gpu_rows, *_curve(args.curve, args.curve_precision)]:
+            skip = "bf16" in name and slow_bf16
             if (keep(name) or name.startswith("train curve")) and not skip:
                 results["train"][name] = row(name, measure_train, [*args.overrides, *own],
                                              args.run, args.windows, args.steps, args.threads,
                                              args.device)
     if "decode" in sections:
-        for name, strategy, beam, precision, batch, limit in ROWS_DECODE:
-            skip = (precision == "int8" and gpu) or (precision == "bf16" and slow_bf16) or (
-                name in GPU_ONLY and not gpu)
+        for name, strategy, beam, precision, batch, limit in [
+                *ROWS_DECODE, *(ROWS_DECODE_GPU if gpu else [])]:
+            skip = (precision == "int8" and gpu) or (precision == "bf16" and slow_bf16)
             if keep(name) and not skip:
                 results["decode"][name] = row(name, measure_decode, args.overrides, args.run,
                                               strategy, beam, precision, batch, limit,

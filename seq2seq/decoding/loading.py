@@ -25,7 +25,7 @@ from seq2seq.devices import pick_device, pick_precision
 from seq2seq.errors import UserError
 from seq2seq.model.ensemble import Decodable, Ensemble
 from seq2seq.overrides import explicit_values, model_for_checkpoint
-from seq2seq.precision import autocast, timed
+from seq2seq.precision import LOW, autocast, timed
 
 PRECISIONS = ("fp32", "bf16", "fp16", "auto")
 QUANTIZE = ("none", "int8")
@@ -124,7 +124,7 @@ def _precision(precision: str, quantize: str, model: Decodable, tokenizer: Token
                config: dict, device: torch.device) -> str:
     """precision as asked, with auto measured on this model (fp32 for an int8 model)."""
     if quantize == "int8":
-        if precision in ("bf16", "fp16"):
+        if precision in LOW:
             raise UserError(f"decode.precision={precision}: an int8 model (decode.quantize=int8) "
                             "decodes with its own int8 kernels; ask for one of the two")
         return "fp32"

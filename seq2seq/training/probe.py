@@ -13,11 +13,11 @@ from torch import nn
 from seq2seq.config import TrainApp
 from seq2seq.data.batching import Batch
 from seq2seq.devices import pick_precision
-from seq2seq.precision import timed
+from seq2seq.precision import LOW, timed
 from seq2seq.training.distributed import Ranks
 from seq2seq.training.step import training_loss
 
-CHOICES = ("fp32", "bf16", "fp16")  # what rank 0 may choose, sent to the others by index
+CHOICES = ("fp32", *LOW)  # what rank 0 may choose, sent to the others by index
 
 
 def _seconds(cfg: TrainApp, model: nn.Module, batch: Batch, pad: int, precision: str,
