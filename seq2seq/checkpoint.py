@@ -8,6 +8,7 @@ which everything else (the model, a resumed run, an average) is built.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import re
@@ -22,6 +23,8 @@ from seq2seq.config import ModelConfig
 from seq2seq.data.tokenizer import Tokenizer
 from seq2seq.errors import UserError
 from seq2seq.model.seq2seq import Seq2Seq
+
+log = logging.getLogger(__name__)
 
 FORMAT = "seq2seq-gru/1"
 CHECKPOINT_DIR = "checkpoints"
@@ -189,6 +192,16 @@ def load(path: Path) -> Checkpoint:
         training=training if complete else None,
         averaged_from=payload.get("averaged_from"),
     )
+
+
+def reused_tokenizer(source: str) -> Tokenizer:
+    """tokenizer.reuse: the tokenizer of a run directory (its best.pt) or checkpoint file."""
+    try:
+        path = resolve(source, "best")
+    except UserError as exc:
+        raise UserError(f"tokenizer.reuse={source}: {exc}") from exc
+    log.info("tokenizer: reusing the one of %s", path)
+    return load(path).tokenizer
 
 
 def build_model(cfg: ModelConfig, tokenizer: Tokenizer) -> Seq2Seq:

@@ -110,6 +110,9 @@ class TokenizerConfig:
     # nbest best (-1: all) smoothed by alpha; bpe drops merges at rate alpha (BPE-dropout)
     sampling_alpha: float = _num(0.0, lo=0.0, hi=1.0)
     sampling_nbest: int = _num(-1, lo=-1)
+    # a run directory or checkpoint whose tokenizer to use instead of training one (the settings
+    # above but sampling then go unused): a student that can join its teacher's ensemble
+    reuse: str = ""
 
 
 @dataclass

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import run_module
 from training import train_config
 
 from seq2seq.data.corpus import read_lines
 from seq2seq.decoding.loading import open_model
 from seq2seq.decoding.translator import Translator
+from seq2seq.errors import UserError
 from seq2seq.training.run import run_training
 
 DECODE = ["decode.beam_size=2", "decode.max_len_a=1.0", "decode.max_len_b=5"]
@@ -33,13 +35,23 @@ def test_a_teacher_distils_its_training_source_and_a_student_learns_from_it(
     assert record["sentences"] == 150 and record["pairs_written"] == 300
     assert record["teachers"][0]["checkpoint"].endswith("best.pt") and record["minutes"] > 0
     assert f"seq2seq-train data.train={prefix}" in proc.stdout
-    # the student trains on the distilled set, validating on Multi30k's val as usual
-    cfg, ov = train_config(tmp_path, f"data.train={prefix}", "tokenizer.vocab_size=150",
+    # the student trains on the distilled set with its teacher's tokenizer, validating on
+    # Multi30k's val as usual, and joins the teacher in an ensemble
+    cfg, ov = train_config(tmp_path, f"data.train={prefix}", f"tokenizer.reuse={trained_run}",
                            "train.max_steps=3", "train.max_epochs=0")
     run_training(cfg, tmp_path / "student", ov)
     student = open_model(tmp_path / "student", device="cpu")
     assert student.config["data"]["train"] == str(prefix)
-    assert student.search(student.tokenizer.encode_src(src[:3]), cfg.decode)
+    assert student.tokenizer.src_proto == teacher.tokenizer.src_proto
+    assert not (tmp_path / "cache" / "tokenizers").exists()  # nothing trained
+    both = open_model(tmp_path / "student", ensemble=[trained_run], device="cpu")
+    assert both.search(student.tokenizer.encode_src(src[:3]), cfg.decode)
+
+
+def test_reusing_the_tokenizer_of_a_missing_run_names_the_key(tmp_path):
+    cfg, ov = train_config(tmp_path, f"tokenizer.reuse={tmp_path / 'nowhere'}")
+    with pytest.raises(UserError, match=r"^tokenizer.reuse=.*nowhere: .*no such checkpoint"):
+        run_training(cfg, tmp_path / "run", ov)
 
 
 def test_distill_needs_an_output_prefix(trained_run):

@@ -9,7 +9,13 @@ import pytest
 import torch
 from modelling import build, model_config, random_batch
 
-from seq2seq.decoding.search import SearchSettings, beam_search, greedy, max_lengths
+from seq2seq.decoding.search import (
+    SearchSettings,
+    beam_search,
+    greedy,
+    length_penalty,
+    max_lengths,
+)
 from seq2seq.decoding.translation import translate_ids
 
 N = 200
@@ -48,6 +54,53 @@ def test_batch_invariance(trained_model, strategy, beam):
     assert len(differ) <= N // 100
     for i in set(range(N)) - set(differ):
         assert abs(batched[i][0].score - alone[i][0].score) < 1e-4
+
+
+@torch.no_grad()
+def _reference_beam(model, src_ids: list[int], settings: SearchSettings):
+    """One sentence's beam search as the module docstring states it, by scoring all K x V
+    candidates of every step (no pruning, no batching), min_len 0."""
+    K, eos = settings.beam_size, settings.eos
+    src = torch.tensor([src_ids + [eos]])
+    memory, state = model.encode(src, torch.tensor([src.shape[1]]))
+    zeros = torch.zeros(K, dtype=torch.long)
+    memory, state = memory.select(zeros), state.select(zeros)
+    cap = int(max_lengths(torch.tensor([src.shape[1]]), settings)[0])
+    beams = [([], 0.0)] + [([], -math.inf)] * (K - 1)
+    finished = []
+    for t in range(cap + 1):
+        tokens = torch.tensor([h[-1] if h else settings.bos for h, _ in beams])
+        logp, state, _ = model.step_log_probs(tokens, state, memory)
+        scores = torch.tensor([s for _, s in beams]).unsqueeze(1) + logp.double()
+        if t >= cap:  # only EOS at the cap
+            scores[:, torch.arange(scores.shape[1]) != eos] = -math.inf
+        flat = scores.flatten()
+        alive = []
+        for rank, index in enumerate(flat.argsort(descending=True)[: 2 * K].tolist()):
+            k, token, score = *divmod(index, scores.shape[1]), float(flat[index])
+            if token != eos:
+                alive.append((k, token, score))
+            elif rank < K and score > -math.inf and len(finished) < K:
+                n = len(beams[k][0]) + 1
+                finished.append((beams[k][0], score / length_penalty(n, settings.length_penalty)))
+        if len(finished) >= K or t >= cap:
+            break
+        alive = alive[:K]
+        state = state.select(torch.tensor([k for k, _, _ in alive]))
+        beams = [(beams[k][0] + [token], score) for k, token, score in alive]
+    return sorted(finished, key=lambda f: -f[1])[: settings.n_best]
+
+
+def test_beam_search_equals_scoring_every_candidate(trained_model):
+    """The batched search, which scores only each beam's 2K best continuations, finds what the
+    plain search over all K x V candidates finds."""
+    model, tok, src, _ = trained_model
+    settings = _settings(tok, beam_size=5, n_best=3, length_penalty=1.0)
+    batched = _run(model, tok, src[:40], "beam", 16, beam_size=5, n_best=3)
+    for s, nbest in zip(src[:40], batched, strict=True):
+        expected = _reference_beam(model, s, settings)
+        assert [h.tokens for h in nbest] == [tokens for tokens, _ in expected]
+        assert [h.score for h in nbest] == pytest.approx([sc for _, sc in expected], abs=1e-4)
 
 
 def test_beam_finds_better_scores_than_greedy(trained_model):

@@ -63,8 +63,13 @@ def prepare(
     data: DataConfig, tok_cfg: TokenizerConfig, tokenizer: Tokenizer | None = None
 ) -> Prepared:
     """Read the training and validation splits, train or reuse the tokenizer (unless one is
-    given), encode and filter the training pairs (every drop counted and logged)."""
+    given or tok_cfg.reuse names a run to take it from), encode and filter the training pairs
+    (every drop counted and logged)."""
     src, tgt = read_split_text(data, data.train, limit=data.limit_train or None)
+    if tokenizer is None and tok_cfg.reuse:
+        from seq2seq.checkpoint import reused_tokenizer  # torch only when a checkpoint is read
+
+        tokenizer = reused_tokenizer(tok_cfg.reuse)
     if tokenizer is None:
         tokenizer = train_or_reuse(tok_cfg, src, tgt, Path(data.cache_dir))
     train = encode_split(data.train, src, tgt, tokenizer)

@@ -134,11 +134,14 @@ def beam_search(
         n_act = active.numel()
         logp, state, weights = model.step_log_probs(history[:, -1], state, memory)
         _constrain(logp, t, limits[active].repeat_interleave(K), settings)
-        V = logp.shape[-1]
-        candidates = (scores.unsqueeze(-1) + logp.view(n_act, K, V)).view(n_act, K * V)
+        # a sentence's 2K best continuations are among its beams' 2K best each: only those
+        # (n_act, K * C) candidates are scored, not all K * V
+        C = min(2 * K, logp.shape[-1])
+        row_logp, row_token = logp.topk(C, dim=-1)  # (n_act * K, C)
+        candidates = (scores.unsqueeze(-1) + row_logp.view(n_act, K, C)).view(n_act, K * C)
         top_scores, top_index = candidates.topk(2 * K, dim=-1)  # (n_act, 2K)
-        origin = top_index // V + torch.arange(n_act, device=device).unsqueeze(1) * K
-        token = top_index % V
+        origin = top_index // C + torch.arange(n_act, device=device).unsqueeze(1) * K
+        token = row_token.view(n_act, K * C).gather(1, top_index)
         is_eos = token == settings.eos
         if settings.attention:
             step = weights.unsqueeze(1)
