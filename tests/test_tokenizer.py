@@ -8,7 +8,7 @@ import pytest
 
 from seq2seq.config import TokenizerConfig
 from seq2seq.data.corpus import read_lines
-from seq2seq.data.tokenizer import Tokenizer, train_or_reuse
+from seq2seq.data.tokenizer import Tokenizer, _cache_key, train_or_reuse
 from seq2seq.errors import UserError
 
 
@@ -35,6 +35,16 @@ def test_special_ids_are_as_configured(mirror, tmp_path):
     assert (tok.special.pad, tok.special.unk, tok.special.bos, tok.special.eos) == (3, 0, 1, 2)
     assert tok.src_vocab_size == tok.tgt_vocab_size == 300
     assert tok.tgt.id_to_piece(3) == "<pad>"
+
+
+def test_the_cache_key_is_unmoved_by_keys_that_do_not_make_the_model():
+    """The key of the default settings is the one caches were written under before
+    tokenizer.reuse and the sampling keys existed: adding such a key retrains nothing."""
+    key = _cache_key(TokenizerConfig(), ["ein Satz"], ["a sentence"])
+    assert key == "27a8a04ba05f13a3da70"  # at commit a0c98a1, before tokenizer.reuse
+    used = TokenizerConfig(reuse="runs/teacher", sampling_alpha=0.1, sampling_nbest=64)
+    assert _cache_key(used, ["ein Satz"], ["a sentence"]) == key
+    assert _cache_key(TokenizerConfig(vocab_size=4000), ["ein Satz"], ["a sentence"]) != key
 
 
 def test_reused_when_same_settings_and_data(mirror, tmp_path):

@@ -156,12 +156,13 @@ def _train_one(cfg: TokenizerConfig, lines: list[str]) -> bytes:
     return sink.getvalue()
 
 
-SAMPLING_KEYS = ("sampling_alpha", "sampling_nbest")  # how training uses the model, not it
+# how a run gets the model or samples from it, not what makes it (nor its cache key)
+USE_KEYS = ("sampling_alpha", "sampling_nbest", "reuse")
 
 
 def model_settings(cfg: TokenizerConfig) -> dict:
     """The settings that make the sentencepiece model (not how training samples from it)."""
-    return {k: v for k, v in dataclasses.asdict(cfg).items() if k not in SAMPLING_KEYS}
+    return {k: v for k, v in dataclasses.asdict(cfg).items() if k not in USE_KEYS}
 
 
 def _cache_key(cfg: TokenizerConfig, src_lines: list[str], tgt_lines: list[str]) -> str:
