@@ -161,7 +161,8 @@ USE_KEYS = ("sampling_alpha", "sampling_nbest", "reuse")
 
 
 def model_settings(cfg: TokenizerConfig) -> dict:
-    """The settings that make the sentencepiece model (not how training samples from it)."""
+    """The settings that make the sentencepiece model (not where a run takes it from, nor how
+    training samples from it)."""
     return {k: v for k, v in dataclasses.asdict(cfg).items() if k not in USE_KEYS}
 
 
