@@ -115,6 +115,20 @@ def greedy(
     return results
 
 
+def _best_candidates(
+    scores: torch.Tensor, logp: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """scores (N, K) of the live beams, logp (N * K, V) of their continuations -> each
+    sentence's 2K best candidates (N, 2K): scores, row of origin in logp, token. They are among
+    its beams' 2K best continuations each, so only those K * C are scored, not all K * V."""
+    (N, K), C = scores.shape, min(2 * scores.shape[1], logp.shape[-1])
+    row_logp, row_token = logp.topk(C, dim=-1)  # (N * K, C)
+    candidates = (scores.unsqueeze(-1) + row_logp.view(N, K, C)).view(N, K * C)
+    top_scores, top_index = candidates.topk(2 * K, dim=-1)
+    origin = top_index // C + torch.arange(N, device=scores.device).unsqueeze(1) * K
+    return top_scores, origin, row_token.view(N, K * C).gather(1, top_index)
+
+
 def beam_search(
     model: Decodable, src: torch.Tensor, src_lengths: torch.Tensor, settings: SearchSettings
 ) -> list[list[Hypothesis]]:
@@ -131,17 +145,9 @@ def beam_search(
     attn_history = None
     finished: list[list[Hypothesis]] = [[] for _ in range(B)]
     for t in range(int(limits.max()) + 1):
-        n_act = active.numel()
         logp, state, weights = model.step_log_probs(history[:, -1], state, memory)
         _constrain(logp, t, limits[active].repeat_interleave(K), settings)
-        # a sentence's 2K best continuations are among its beams' 2K best each: only those
-        # (n_act, K * C) candidates are scored, not all K * V
-        C = min(2 * K, logp.shape[-1])
-        row_logp, row_token = logp.topk(C, dim=-1)  # (n_act * K, C)
-        candidates = (scores.unsqueeze(-1) + row_logp.view(n_act, K, C)).view(n_act, K * C)
-        top_scores, top_index = candidates.topk(2 * K, dim=-1)  # (n_act, 2K)
-        origin = top_index // C + torch.arange(n_act, device=device).unsqueeze(1) * K
-        token = row_token.view(n_act, K * C).gather(1, top_index)
+        top_scores, origin, token = _best_candidates(scores, logp)
         is_eos = token == settings.eos
         if settings.attention:
             step = weights.unsqueeze(1)
