@@ -210,3 +210,27 @@ def test_logits_at_positions_equal_the_full_logits_there(setup):
     picked = model(src, lengths, tgt, positions=positions).logits
     assert picked.shape == (int(positions.sum()), full.shape[-1])
     torch.testing.assert_close(picked, full[positions])
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [*ATTENTION_SETUPS, ("model.decoder.type=cgru", "model.decoder.gru2.input_size=64",
+                         "model.decoder.gru2.hidden_size=64")],
+)
+def test_beams_sharing_a_memory_row_step_as_with_the_memory_tiled(setup):
+    """Beam search keeps one memory row per sentence for its K beams (Decoder.attend); each
+    step equals the step against the memory copied K times."""
+    model, K = build(model_config(*setup)), 3
+    src, lengths, _ = random_batch([5, 8, 2])
+    memory, state = model.encode(src, lengths)
+    rows = torch.arange(3).repeat_interleave(K)
+    state = state.select(rows)
+    tiled_state, tiled = state, memory.select(rows)
+    tokens = torch.randint(4, 41, (3 * K,), generator=torch.Generator().manual_seed(2))
+    for _ in range(3):
+        shared_logp, state, shared_w = model.step_log_probs(tokens, state, memory)
+        tiled_logp, tiled_state, tiled_w = model.step_log_probs(tokens, tiled_state, tiled)
+        torch.testing.assert_close(shared_logp, tiled_logp, atol=1e-5, rtol=0)
+        torch.testing.assert_close(shared_w, tiled_w, atol=1e-6, rtol=0)
+        assert shared_w.shape == (3 * K, 8)
+        tokens = shared_logp.argmax(-1)

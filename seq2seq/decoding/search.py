@@ -1,6 +1,7 @@
 """Greedy and batched beam search over a batch of sentences.
 
-Beams are folded into the batch dimension (B*K rows); a sentence whose search has ended is
+Beams are folded into the batch dimension of the decoder state (B*K rows) and share their
+sentence's row of the encoder memory (B rows); a sentence whose search has ended is
 retired from the batch at once, so later steps only run the sentences still being searched.
 Scores are sums of log-probabilities divided by the GNMT length penalty ((5 + n) / 6) ** alpha,
 where n counts the generated tokens including EOS. A hypothesis holds at most max_len tokens
@@ -134,9 +135,8 @@ def beam_search(
 ) -> list[list[Hypothesis]]:
     """Beam search of src (B, S) -> per sentence its n_best hypotheses, best first."""
     (B, K), device = (src.shape[0], settings.beam_size), src.device
-    memory, state = model.encode(src, src_lengths)
-    rows = torch.arange(B, device=device).repeat_interleave(K)
-    memory, state = memory.select(rows), state.select(rows)
+    memory, state = model.encode(src, src_lengths)  # memory keeps one row per sentence
+    state = state.select(torch.arange(B, device=device).repeat_interleave(K))
     limits = max_lengths(src_lengths, settings).to(device)
     active = torch.arange(B, device=device)  # sentence of each block of K rows
     scores = torch.full((B, K), -math.inf, device=device)
@@ -177,7 +177,7 @@ def beam_search(
             keep = (~done).nonzero().flatten()
             rows = (keep.unsqueeze(1) * K + torch.arange(K, device=device)).flatten()
             active, scores, history = active[keep], scores[keep], history[rows]
-            state, memory = state.select(rows), memory.select(rows)
+            state, memory = state.select(rows), memory.select(keep)
             if attn_history is not None:
                 attn_history = attn_history[rows]
         if not active.numel():

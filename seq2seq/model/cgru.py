@@ -31,11 +31,12 @@ class ConditionalDecoder(Decoder):
     def step(
         self, emb: torch.Tensor, state: DecoderState, memory: Memory
     ) -> tuple[torch.Tensor, DecoderState, torch.Tensor]:
-        """One step: emb (B, E) -> attentional vector (B, H), new state, weights (B, S)."""
-        out1, h1 = self._run_gru(emb.unsqueeze(1), state.hidden)  # s'_t: (B, 1, H), (L, B, H)
-        attended = self.attention(out1, memory.keys, memory.values, memory.mask)
-        out2, hidden = self._run_gru(attended.context, h1, self.gru2)  # s_t: (B, 1, H)
-        o = self._combine(out2, attended.context).squeeze(1)  # (B, H)
+        """One step: emb (R, E) -> attentional vector (R, H), new state, weights (R, S); R is
+        the batch, or its beams (Decoder.attend)."""
+        out1, h1 = self._run_gru(emb.unsqueeze(1), state.hidden)  # s'_t: (R, 1, H), (L, R, H)
+        attended = self.attend(out1, memory)
+        out2, hidden = self._run_gru(attended.context, h1, self.gru2)  # s_t: (R, 1, H)
+        o = self._combine(out2, attended.context).squeeze(1)  # (R, H)
         return o, DecoderState(hidden=hidden, feed=None), attended.weights.squeeze(1)
 
 

@@ -18,12 +18,13 @@ import torch
 from torch import nn
 
 from seq2seq.config import ModelConfig
-from seq2seq.model.attention import build_attention
+from seq2seq.model.attention import Attended, build_attention
 from seq2seq.model.widths import decoder_embedding_size
 
 
 class Memory(NamedTuple):
-    """What the decoder attends to, computed once per batch (beam search tiles it)."""
+    """What the decoder attends to, computed once per batch. Beam search keeps one row per
+    sentence and decodes K rows per sentence against it (`Decoder.attend`)."""
 
     values: torch.Tensor  # (B, S, C) encoder outputs, batch-major
     keys: torch.Tensor  # (B, S, K) attention keys projected from values
@@ -98,15 +99,26 @@ class Decoder(nn.Module):
         """s (B, T, H), context (B, T, C) -> attentional vectors (B, T, H)."""
         return torch.tanh(self.combine(torch.cat([s, context], dim=-1)))
 
+    def attend(self, query: torch.Tensor, memory: Memory) -> Attended:
+        """One step's queries (R, 1, Hq) against memory of B rows, where each memory row serves
+        R // B consecutive query rows (the K beams of a sentence; 1 outside beam search) ->
+        context (R, 1, C), weights (R, 1, S). A sentence's beams attend as K query positions of
+        one matrix product, and the memory is never copied K times."""
+        R, B = query.shape[0], memory.values.shape[0]
+        if R == B:
+            return self.attention(query, memory.keys, memory.values, memory.mask)
+        grouped = self.attention(query.reshape(B, R // B, -1), memory.keys, memory.values,
+                                 memory.mask)
+        return Attended(grouped.context.reshape(R, 1, -1), grouped.weights.reshape(R, 1, -1))
+
     def step(
         self, emb: torch.Tensor, state: DecoderState, memory: Memory
     ) -> tuple[torch.Tensor, DecoderState, torch.Tensor]:
-        """One step: emb (B, E) -> attentional vector (B, H), new state, weights (B, S)."""
+        """One step: emb (R, E) -> attentional vector (R, H), new state, weights (R, S); R is
+        the batch B, or B * K in beam search with memory of B rows (see attend)."""
         inputs = [emb]
         if self.attention_kind == "bahdanau":
-            early = self.attention(
-                state.hidden[-1].unsqueeze(1), memory.keys, memory.values, memory.mask
-            )
+            early = self.attend(state.hidden[-1].unsqueeze(1), memory)
             inputs.append(early.context.squeeze(1))
         if self.input_feeding:
             inputs.append(state.feed)
@@ -114,8 +126,8 @@ class Decoder(nn.Module):
         if self.attention_kind == "bahdanau":
             attended = early
         else:
-            attended = self.attention(out, memory.keys, memory.values, memory.mask)
-        o = self._combine(out, attended.context).squeeze(1)  # (B, H)
+            attended = self.attend(out, memory)
+        o = self._combine(out, attended.context).squeeze(1)  # (R, H)
         new_state = DecoderState(hidden=hidden, feed=o if self.input_feeding else None)
         return o, new_state, attended.weights.squeeze(1)
 

@@ -41,8 +41,9 @@ class Seq2Seq(nn.Module):
     def step_log_probs(
         self, tokens: torch.Tensor, state: DecoderState, memory: Memory
     ) -> tuple[torch.Tensor, DecoderState, torch.Tensor]:
-        """One decoding step from the previous tokens (B,): log-probabilities (B, V) in fp32,
-        the new state, attention weights (B, S)."""
+        """One decoding step from the previous tokens (R,): log-probabilities (R, V) in fp32,
+        the new state, attention weights (R, S). R is memory's batch B, or B * K when each
+        sentence's K beams share its memory row (beam search)."""
         o, state, weights = self.decoder.step(self.decoder.embed(tokens), state, memory)
         return torch.log_softmax(self.decoder.logits(o).float(), dim=-1), state, weights
 
