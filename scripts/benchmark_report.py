@@ -40,6 +40,7 @@ RATIOS = [  # (table, numerator row, denominator row, figure)
     ("decode", "beam 5 fp16", "beam 5 fp32", "sent_s"),
     ("decode", "beam 5 fp32, batches of 500", "beam 5 fp32", "sent_s"),
     ("decode", "greedy int8", "greedy fp32", "sent_s"),
+    ("decode", "greedy int8 128-sentence batches", "greedy fp32 128-sentence batches", "sent_s"),
     ("decode", "beam 5 fp32", "beam 5 fp32, one sentence at a time", "sent_s"),
 ]
 

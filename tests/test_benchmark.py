@@ -87,3 +87,15 @@ def test_a_curve_adds_a_training_row_per_token_budget_and_gpu_rows_stay_off_a_cp
     assert list(rates) == ["train curve fp32, 300-token batches",
                            "train curve fp32, 900-token batches"]  # fp16, no-TF32: GPU rows
     assert all(rate > 0 for rate in rates.values())
+
+
+def test_profile_decode_prints_the_decodings_operators(trained_run):
+    proc = subprocess.run([sys.executable, "scripts/profile_decode.py", str(trained_run),
+                           "--strategy", "greedy", "--quantize", "int8", "--rows", "5"],
+                          cwd=REPO, capture_output=True, text=True, timeout=600,
+                          env={"SEQ2SEQ_DATA_MIRROR": str(MIRROR), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    head = proc.stdout.splitlines()[0]
+    assert head.startswith("greedy 1, quantize int8, batches of 64: ")
+    assert float(head.split(": ")[1].split()[0].replace(",", "")) > 0
+    assert "quantized::linear_dynamic" in proc.stdout

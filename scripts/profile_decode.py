@@ -1,0 +1,60 @@
+"""Where decoding spends its time: torch's profiler over one translation of test_2016_flickr
+with a trained run's best.pt, operators sorted by their own time (the decoding counterpart of
+scripts/profile_step.py).
+
+    python scripts/profile_decode.py RUN_DIR [--strategy beam|greedy] [--beam 5]
+                                     [--quantize none|int8] [--batch 64] [--threads 2]
+                                     [--rows 25]
+
+Prints the sentences/s of the profiled translation (slower than an unprofiled one) and the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run")
+    parser.add_argument("--strategy", choices=("beam", "greedy"), default="beam")
+    parser.add_argument("--beam", type=int, default=5)
+    parser.add_argument("--quantize", choices=("none", "int8"), default="none")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rows", type=int, default=25)
+    args = parser.parse_args()
+    import torch
+    from benchmark_rows import config
+    from torch.profiler import profile
+
+    from seq2seq.data.pipeline import read_split_text
+    from seq2seq.decoding.loading import open_model
+    from seq2seq.errors import UserError
+
+    torch.set_num_threads(args.threads)
+    try:
+        cfg = config([], args.run)
+        loaded = open_model(args.run, device="cpu", quantize=args.quantize)
+    except UserError as exc:
+        sys.exit(f"error: {exc}")
+    beam = args.beam if args.strategy == "beam" else 1
+    decode = dataclasses.replace(cfg.decode, strategy=args.strategy, beam_size=beam, n_best=1,
+                                 batch_size=args.batch)
+    ids = loaded.tokenizer.encode_src(read_split_text(cfg.data, "test_2016_flickr")[0])
+    loaded.search(ids[: args.batch], decode)  # warm-up
+    with profile() as prof:
+        start = time.perf_counter()
+        loaded.search(ids, decode)
+        seconds = time.perf_counter() - start
+    print(f"{args.strategy} {beam}, quantize {args.quantize}, batches of {args.batch}: "
+          f"{len(ids) / seconds:,.1f} sentences/s under the profiler; run: {args.run}")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.rows,
+                                    max_name_column_width=30))
+
+
+if __name__ == "__main__":
+    main()
