@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import io
+import sys
 
 import pytest
 import torch
@@ -70,3 +72,18 @@ def test_bad_settings_are_one_line_errors(trained_run, options, message):
 def test_bad_per_call_settings_are_one_line_errors(translator):
     with pytest.raises(UserError, match="decode.length_penalty=-1: must be >= 0.0"):
         translator.translate(VAL[:1], length_penalty=-1)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("stream, drawn", [(_Terminal, True), (io.StringIO, False)])
+def test_the_progress_bar_is_drawn_on_a_terminal_only(translator, monkeypatch, stream, drawn):
+    """progress=true draws tqdm's bar on a terminal and keeps it out of logs and pipes."""
+    err = stream()
+    monkeypatch.setattr(sys, "stderr", err)
+    ids, _ = translator.encode(VAL[:5])
+    translator.translate_ids(ids, progress=True)
+    assert ("translating" in err.getvalue()) is drawn

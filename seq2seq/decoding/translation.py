@@ -55,7 +55,7 @@ def translate_ids(
     results: list[list[Hypothesis]] = [[] for _ in src_ids]
     bar = tqdm(
         total=len(src_ids),
-        disable=not progress,
+        disable=None if progress else True,  # None: only on a terminal, not into logs
         unit="sent",
         desc="translating",
         leave=False,

@@ -210,7 +210,8 @@ class Trainer:
         batches = self.epoch_batches()
         self.epoch_length = max(len(batches), 1)
         bar = tqdm(total=len(batches), initial=p.batch, desc=f"epoch {p.epoch + 1}", unit="batch",
-                   disable=not (tc.progress and self.ranks.main), dynamic_ncols=True, leave=False)
+                   disable=None if tc.progress and self.ranks.main else True,  # None: tty only
+                   dynamic_ncols=True, leave=False)
         meter = Throughput()
         while p.batch < len(batches):
             group = batches[p.batch : p.batch + tc.accumulate]
