@@ -63,6 +63,9 @@ def test_an_ensemble_row_counts_the_training_of_all_its_models(tmp_path):
                {"checkpoint": str(runs[1] / "checkpoints" / "averaged.pt")}]
     _evaluation(runs[0], "ensemble2-beam10", 40.5, ensemble=members)
     _evaluation(runs[0], "best-beam10", 39.0)
+    # checkpoints of one run: that run's training, counted once
+    _evaluation(runs[0], "ensemble3-beam5", 40.0, ensemble=[
+        *members, {"checkpoint": str(runs[0] / "checkpoints" / "last.pt")}])
     found = rows(runs[0], "test_2016_flickr")
     assert [(r.checkpoint, r.train_minutes, r.steps) for r in found] == [
-        ("best", 85.0, 4000), ("ensemble2", 165.0, 7000)]
+        ("best", 85.0, 4000), ("ensemble2", 165.0, 7000), ("ensemble3", 165.0, 7000)]

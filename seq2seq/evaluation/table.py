@@ -24,7 +24,7 @@ class Row:
     split: str
     scores: dict[str, float]  # BLEU, BLEU_lowercased, chrF2, TER
     parameters: int | None
-    train_minutes: float | None  # an ensemble's: all its models'
+    train_minutes: float | None  # an ensemble's: all its models' runs, each once
     steps: int | None
     sentences_per_s: float | None = None  # decoding speed of that evaluation
 
@@ -72,8 +72,9 @@ def _training(run: Path) -> tuple[float | None, int | None]:
 
 def _ensemble_training(results: dict) -> tuple[float | None, int | None]:
     """An ensemble's training: its models' minutes and steps added up (trained one after the
-    other); None where a model's run does not say."""
-    runs = [run_of(Path(m["checkpoint"])) for m in results["ensemble"]]
+    other), each run once however many of its checkpoints take part; None where a run does not
+    say."""
+    runs = list(dict.fromkeys(run_of(Path(m["checkpoint"])) for m in results["ensemble"]))
     trained = [_training(run) for run in runs]
     minutes = [m for m, _ in trained]
     steps = [s for _, s in trained]
