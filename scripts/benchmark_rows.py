@@ -114,14 +114,15 @@ def measure_train(overrides, run, windows, steps, threads, device) -> dict:
                 "params": sum(p.numel() for p in trainer.state.model.parameters())}
 
 
-def measure_decode(overrides, run, strategy, beam, precision, batch_size, limit, threads,
-                   device) -> dict:
-    """Sentences/s (and BLEU, with run) translating test_2016_flickr."""
+def decoding_job(overrides, run, strategy, beam, precision, batch_size, limit, threads,
+                 device):
+    """What a decoding row translates, warmed up: the loaded model (run's best.pt, or an
+    untrained one of the config), its decode settings, test_2016_flickr's subword ids and
+    references (the first limit)."""
     import torch
 
     from seq2seq.data.pipeline import read_split_text
     from seq2seq.decoding.loading import open_model
-    from seq2seq.evaluation.scoring import bleu
     from seq2seq.overrides import explicit_values
 
     torch.set_num_threads(threads)
@@ -141,10 +142,19 @@ def measure_decode(overrides, run, strategy, beam, precision, batch_size, limit,
                                  batch_size=batch_size)
     src, refs = read_split_text(cfg.data, "test_2016_flickr")
     src, refs = (src[:limit], refs[:limit]) if limit else (src, refs)
-    tok = loaded.tokenizer
-    ids = tok.encode_src(src)
-
+    ids = loaded.tokenizer.encode_src(src)
     loaded.search(ids[:batch_size], decode)  # warm-up
+    return loaded, decode, ids, refs
+
+
+def measure_decode(overrides, run, strategy, beam, precision, batch_size, limit, threads,
+                   device) -> dict:
+    """Sentences/s (and BLEU, with run) translating test_2016_flickr."""
+    from seq2seq.evaluation.scoring import bleu
+
+    loaded, decode, ids, refs = decoding_job(overrides, run, strategy, beam, precision,
+                                             batch_size, limit, threads, device)
+    tok = loaded.tokenizer
     start = time.perf_counter()
     hyps = loaded.search(ids, decode)
     seconds = time.perf_counter() - start

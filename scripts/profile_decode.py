@@ -12,7 +12,6 @@ Prints the sentences/s of the profiled translation (slower than an unprofiled on
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 
@@ -27,25 +26,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rows", type=int, default=25)
     args = parser.parse_args()
-    import torch
-    from benchmark_rows import config
+    from benchmark_rows import decoding_job
     from torch.profiler import profile
 
-    from seq2seq.data.pipeline import read_split_text
-    from seq2seq.decoding.loading import open_model
     from seq2seq.errors import UserError
 
-    torch.set_num_threads(args.threads)
+    beam = args.beam if args.strategy == "beam" else 1
+    precision = "int8" if args.quantize == "int8" else "fp32"
     try:
-        cfg = config([], args.run)
-        loaded = open_model(args.run, device="cpu", quantize=args.quantize)
+        loaded, decode, ids, _ = decoding_job([], args.run, args.strategy, beam, precision,
+                                              args.batch, None, args.threads, "cpu")
     except UserError as exc:
         sys.exit(f"error: {exc}")
-    beam = args.beam if args.strategy == "beam" else 1
-    decode = dataclasses.replace(cfg.decode, strategy=args.strategy, beam_size=beam, n_best=1,
-                                 batch_size=args.batch)
-    ids = loaded.tokenizer.encode_src(read_split_text(cfg.data, "test_2016_flickr")[0])
-    loaded.search(ids[: args.batch], decode)  # warm-up
     with profile() as prof:
         start = time.perf_counter()
         loaded.search(ids, decode)
