@@ -206,6 +206,9 @@ def reused_tokenizer(source: str) -> Tokenizer:
 
 def build_model(cfg: ModelConfig, tokenizer: Tokenizer) -> Seq2Seq:
     """A freshly initialised model of cfg, sized by the tokenizer's vocabularies."""
+    if cfg.encoder.tie_embeddings and not tokenizer.joint:
+        raise UserError("model.encoder.tie_embeddings=true: needs one joint vocabulary, and this "
+                        "tokenizer has separate source and target models (tokenizer.joint=false)")
     return Seq2Seq(
         cfg,
         src_vocab=tokenizer.src_vocab_size,

@@ -42,6 +42,10 @@ class EncoderConfig:
     # The source embedding width is gru.input_size.
     gru: GRUConfig = _gru(input_size=256, hidden_size=256, num_layers=2, bidirectional=True)
     embed_dropout: float = _num(0.1, lo=0.0, hi=1.0, hi_open=True)
+    word_dropout: float = _num(0.0, lo=0.0, hi=1.0, hi_open=True)  # whole source tokens
+    # the source embedding is the target embedding (three-way tying with the decoder's
+    # tie_embeddings): a joint tokenizer, gru.input_size = the target embedding width
+    tie_embeddings: bool = False
 
 
 ATTENTIONS = ("bahdanau", "luong_dot", "luong_general")
@@ -60,6 +64,7 @@ class DecoderConfig:
     attention: str = _choice("luong_general", *ATTENTIONS)
     input_feeding: bool = False
     embed_dropout: float = _num(0.1, lo=0.0, hi=1.0, hi_open=True)
+    word_dropout: float = _num(0.0, lo=0.0, hi=1.0, hi_open=True)  # whole target input tokens
     output_dropout: float = _num(0.1, lo=0.0, hi=1.0, hi_open=True)
     tie_embeddings: bool = False
 

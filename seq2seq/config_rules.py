@@ -76,6 +76,10 @@ def validate(cfg: Any) -> None:
         section = getattr(cfg, name, None)
         if section is not None:
             check(section)
+    model, tokenizer = getattr(cfg, "model", None), getattr(cfg, "tokenizer", None)
+    if model and tokenizer and model.encoder.tie_embeddings and not tokenizer.joint:
+        raise UserError("model.encoder.tie_embeddings=true: the source and target share one "
+                        "embedding, which needs tokenizer.joint=true")
     if isinstance(cfg, TrainApp):
         for key, value in (("quantize", "none"), ("precision", "fp32")):
             if getattr(cfg.decode, key) != value:
@@ -152,6 +156,13 @@ def check_model(model: ModelConfig) -> None:
             f"model.decoder.gru.input_size - {context}) must equal "
             f"model.decoder.gru.hidden_size={dec.hidden_size}"
         )
+
+
+    if model.encoder.tie_embeddings and enc.input_size != emb:
+        raise UserError(
+            f"model.encoder.tie_embeddings=true: the source embedding width "
+            f"(model.encoder.gru.input_size={enc.input_size}) must equal the target embedding "
+            f"width ({emb} = model.decoder.gru.input_size - {context})")
 
 
 def check_cgru(model: ModelConfig) -> None:

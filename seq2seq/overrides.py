@@ -84,6 +84,9 @@ def architecture_differences(saved: ModelConfig, wanted: ModelConfig) -> list[st
                 f"model.decoder.{key}={getattr(wanted.decoder, key)} "
                 f"(checkpoint: {getattr(saved.decoder, key)})"
             )
+    if saved.encoder.tie_embeddings != wanted.encoder.tie_embeddings:
+        diffs.append(f"model.encoder.tie_embeddings={wanted.encoder.tie_embeddings} "
+                     f"(checkpoint: {saved.encoder.tie_embeddings})")
     if saved.bridge != wanted.bridge:
         diffs.append(f"model.bridge={wanted.bridge} (checkpoint: {saved.bridge})")
     return diffs

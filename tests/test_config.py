@@ -134,3 +134,14 @@ def test_an_interpolation_of_the_wrong_type_is_one_line(app):
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert proc.stderr.startswith("error: decode.length_penalty: While dereferencing "
                                   "interpolation '${oc.env:HOME}'")
+
+
+def test_source_embedding_tying_is_part_of_the_architecture():
+    from seq2seq.overrides import architecture_differences
+
+    saved = compose("inspect", ["model=tiny"]).model
+    wanted = compose("inspect", ["model=tiny", "model.encoder.tie_embeddings=true",
+                                 "model.encoder.gru.input_size=64"]).model
+    assert architecture_differences(saved, wanted) == [
+        "model.encoder.gru.input_size=64 (checkpoint: 32)",
+        "model.encoder.tie_embeddings=True (checkpoint: False)"]

@@ -54,3 +54,12 @@ def test_printed_shapes_match_a_real_forward_pass():
     assert tuple(enc.outputs.shape) == shapes["output"] and tuple(enc.h_n.shape) == shapes["h_n"]
     total = sum(p.numel() for p in model.parameters())
     assert f"{total:,}" in describe(cfg)
+
+
+def test_three_way_tying_is_shown_and_counted_once():
+    cfg = InspectApp(model=model_config("model.encoder.tie_embeddings=true",
+                                        "model.encoder.gru.input_size=64"),
+                     tokenizer=TokenizerConfig(vocab_size=100))
+    out = describe(cfg)
+    assert "source embeddings (the target embedding table, tied), packed by length" in out
+    assert "  shared embedding         6,400" in out and "decoder embedding" not in out

@@ -6,9 +6,10 @@ import itertools
 
 import pytest
 import torch
-from modelling import build, model_config, random_batch
+from modelling import PAD, build, model_config, random_batch
 
 from seq2seq.errors import UserError
+from seq2seq.model.seq2seq import Seq2Seq
 
 ATTENTION_SETUPS = [
     ("model.decoder.attention=luong_general",),
@@ -150,9 +151,51 @@ def test_tied_output_shares_the_embedding():
     assert model.decoder.output.weight is model.decoder.embed.weight
 
 
+TIED3 = ("model.encoder.tie_embeddings=true", "model.encoder.gru.input_size=64")
+
+
+def test_three_way_tying_shares_one_table_trained_from_both_sides():
+    torch.manual_seed(0)
+    V = 41
+    tied = Seq2Seq(model_config(*TIED3), src_vocab=V, tgt_vocab=V, pad_id=PAD)
+    untied = Seq2Seq(model_config(TIED3[1]), src_vocab=V, tgt_vocab=V, pad_id=PAD)
+    table = tied.decoder.embed.weight
+    assert tied.encoder.embed.weight is table and tied.decoder.output.weight is table
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(untied) - count(tied) == V * 64
+    src = torch.tensor([[30, 31, 32]])  # source-only ids: their rows learn through the encoder
+    tgt = torch.tensor([[4, 5]])
+    tied(src, torch.tensor([3]), tgt).logits.logsumexp(-1).sum().backward()
+    assert table.grad[30:33].abs().sum() > 0 and table.grad[33:].abs().sum() > 0
+    copy = Seq2Seq(model_config(*TIED3), src_vocab=V, tgt_vocab=V, pad_id=PAD)
+    copy.load_state_dict(tied.state_dict())
+    assert copy.encoder.embed.weight is copy.decoder.embed.weight
+    torch.testing.assert_close(copy.encoder.embed.weight, table)
+
+
+def test_three_way_tying_needs_a_joint_tokenizer_at_build_time():
+    from types import SimpleNamespace
+
+    from seq2seq.checkpoint import build_model
+
+    separate = SimpleNamespace(joint=False, src_vocab_size=41, tgt_vocab_size=41)
+    with pytest.raises(UserError, match="model.encoder.tie_embeddings=true: needs one joint"):
+        build_model(model_config(*TIED3), separate)
+
+
 @pytest.mark.parametrize(
     "overrides,message",
     [
+        (
+            ["model.encoder.tie_embeddings=true"],
+            "model.encoder.tie_embeddings=true: the source embedding width "
+            "(model.encoder.gru.input_size=32) must equal the target embedding width (64",
+        ),
+        (
+            [*TIED3, "tokenizer.joint=false"],
+            "model.encoder.tie_embeddings=true: the source and target share one embedding, "
+            "which needs tokenizer.joint=true",
+        ),
         (
             ["model.decoder.gru.bidirectional=true"],
             "model.decoder.gru.bidirectional=true: the decoder generates left to right",

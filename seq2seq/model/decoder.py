@@ -20,6 +20,7 @@ from torch import nn
 from seq2seq.config import ModelConfig
 from seq2seq.model.attention import Attended, build_attention
 from seq2seq.model.widths import decoder_embedding_size
+from seq2seq.model.word_dropout import WordDropout
 
 
 class Memory(NamedTuple):
@@ -61,6 +62,7 @@ class Decoder(nn.Module):
         self.attention_kind = dec.attention
         self.input_feeding = dec.input_feeding
         self.embed = nn.Embedding(vocab_size, decoder_embedding_size(cfg), padding_idx=pad_id)
+        self.word_dropout = WordDropout(dec.word_dropout)
         self.embed_dropout = nn.Dropout(dec.embed_dropout)
         self.gru = nn.GRU(**dataclasses.asdict(dec.gru))
         self.attention = build_attention(dec.attention, hidden, memory_size)
@@ -94,6 +96,11 @@ class Decoder(nn.Module):
             return gru(x, hidden)
         out, h_n = gru(x.transpose(0, 1), hidden)
         return out.transpose(0, 1), h_n
+
+    def _embed_inputs(self, tgt_in: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced inputs tgt_in (B, T) -> embeddings (B, T, E), word dropout and dropout
+        applied in training."""
+        return self.embed_dropout(self.word_dropout(self.embed(tgt_in)))
 
     def _combine(self, s: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         """s (B, T, H), context (B, T, C) -> attentional vectors (B, T, H)."""
@@ -159,7 +166,7 @@ class Decoder(nn.Module):
         """The fast path: tgt_in (B, T) -> logits (B, T, V) [(N, V) at positions] (or, with
         project=False, the features they come from), attention (B, T, S)."""
         assert self.fast_path, "the fast path needs Luong attention without input feeding"
-        emb = self.embed_dropout(self.embed(tgt_in))  # (B, T, E)
+        emb = self._embed_inputs(tgt_in)  # (B, T, E)
         out, hidden = self._run_gru(emb, state.hidden)  # (B, T, H)
         attended = self.attention(out, memory.keys, memory.values, memory.mask)
         o = self._combine(out, attended.context)  # (B, T, H)
@@ -181,7 +188,7 @@ class Decoder(nn.Module):
         previous argmax instead of the reference with probability 1 - teacher_forcing.
         """
         B, T = tgt_in.shape
-        emb_all = self.embed_dropout(self.embed(tgt_in))  # (B, T, E)
+        emb_all = self._embed_inputs(tgt_in)  # (B, T, E)
         outs, weights = [], []
         for t in range(T):
             emb = emb_all[:, t]

@@ -10,6 +10,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seq2seq.config import EncoderConfig
+from seq2seq.model.word_dropout import WordDropout
 
 
 class EncoderOutput(NamedTuple):
@@ -20,11 +21,13 @@ class EncoderOutput(NamedTuple):
 
 
 class Encoder(nn.Module):
-    """Embedding(V_src, E) -> dropout -> nn.GRU(**model.encoder.gru), packed by source length."""
+    """Embedding(V_src, E) -> word dropout -> dropout -> nn.GRU(**model.encoder.gru), packed by
+    source length."""
 
     def __init__(self, cfg: EncoderConfig, vocab_size: int, pad_id: int) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab_size, cfg.gru.input_size, padding_idx=pad_id)
+        self.word_dropout = WordDropout(cfg.word_dropout)
         self.dropout = nn.Dropout(cfg.embed_dropout)
         self.gru = nn.GRU(**dataclasses.asdict(cfg.gru))
 
@@ -42,7 +45,7 @@ class Encoder(nn.Module):
         """src (B, S) ids, src_lengths (B,) on the CPU, h_0 (L*D, B, H) or None
         -> outputs (B, S, D*H) [(S, B, D*H) when batch_first=false], h_n (L*D, B, H)."""
         B, S = src.shape
-        x = self.dropout(self.embed(src))  # (B, S, E)
+        x = self.dropout(self.word_dropout(self.embed(src)))  # (B, S, E)
         if not self.gru.batch_first:
             x = x.transpose(0, 1)  # (S, B, E)
         packed = pack_padded_sequence(

@@ -28,6 +28,9 @@ class Seq2Seq(nn.Module):
             dec_hidden=cfg.decoder.gru.hidden_size,
         )
         self.decoder = build_decoder(cfg, tgt_vocab, pad_id, memory_size=self.encoder.output_size)
+        if cfg.encoder.tie_embeddings:
+            # one joint vocabulary (checked by build_model): the source reads the target's table
+            self.encoder.embed.weight = self.decoder.embed.weight
 
     def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> tuple[Memory, DecoderState]:
         """src (B, S), src_lengths (B,) -> the memory to attend to and the decoder's first state."""

@@ -104,11 +104,12 @@ def _attention_lines(cfg: InspectApp, model: Seq2Seq) -> list[str]:
 
 def _parameter_lines(model: Seq2Seq) -> list[str]:
     seen: set[int] = set()
+    shared = model.encoder.embed.weight is model.decoder.embed.weight
     counts = {
-        "encoder embedding": _count(model.encoder.embed, seen),
+        "shared embedding" if shared else "encoder embedding": _count(model.encoder.embed, seen),
         "encoder GRU": _count(model.encoder.gru, seen),
         "bridge": _count(model.bridge, seen),
-        "decoder embedding": _count(model.decoder.embed, seen),
+        **({} if shared else {"decoder embedding": _count(model.decoder.embed, seen)}),
         "decoder GRU": _count(model.decoder.gru, seen) + (
             _count(model.decoder.gru2, seen) if hasattr(model.decoder, "gru2") else 0),
         "attention": _count(model.decoder.attention, seen) + _count(model.decoder.combine, seen),
@@ -126,7 +127,9 @@ def describe(cfg: InspectApp) -> str:
     model = Seq2Seq(cfg.model, src_vocab=V, tgt_vocab=V, pad_id=cfg.tokenizer.pad_id)
     B, S, T = cfg.batch_size, cfg.src_len, cfg.tgt_len
     encoder = _gru_lines("encoder", model.encoder.gru, B, S, {
-        "input": "source embeddings, packed by length",
+        "input": "source embeddings" + (" (the target embedding table, tied)"
+                                         if cfg.model.encoder.tie_embeddings else "")
+        + ", packed by length",
         "h_0": "zeros",
         "output": "padded back to S; zero after each sentence's length",
         "h_n": "each sentence's state after its last real token",
