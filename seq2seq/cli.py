@@ -24,7 +24,7 @@ from hydra.errors import HydraException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
-from seq2seq import config as schema
+from seq2seq import apps as schema
 from seq2seq import config_rules, run_dirs
 from seq2seq.errors import UserError
 

@@ -7,13 +7,13 @@ import dataclasses
 import typing
 from typing import Any
 
+from seq2seq.apps import TrainApp
 from seq2seq.config import (
     MULTI30K_LANGS,
     DataConfig,
     DecodeConfig,
     ModelConfig,
     TokenizerConfig,
-    TrainApp,
     TrainConfig,
 )
 from seq2seq.errors import UserError

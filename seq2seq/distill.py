@@ -3,8 +3,8 @@ student (sequence-level knowledge distillation)."""
 
 from __future__ import annotations
 
+from seq2seq.apps import DistillApp
 from seq2seq.cli import command_line_overrides, hydra_app
-from seq2seq.config import DistillApp
 
 
 @hydra_app("distill")

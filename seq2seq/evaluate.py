@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from seq2seq.apps import EvaluateApp
 from seq2seq.cli import command_line_overrides, hydra_app
-from seq2seq.config import EvaluateApp
 
 
 @hydra_app("evaluate")

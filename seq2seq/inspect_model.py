@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from seq2seq.apps import InspectApp
 from seq2seq.cli import hydra_app
-from seq2seq.config import InspectApp
 
 
 @hydra_app("inspect")

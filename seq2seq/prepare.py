@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
+from seq2seq.apps import PrepareApp
 from seq2seq.cli import hydra_app, run_dir
-from seq2seq.config import PrepareApp
 from seq2seq.data.pipeline import encode_split, prepare, read_split_text
 
 log = logging.getLogger(__name__)

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from seq2seq.apps import TrainApp
 from seq2seq.cli import command_line_overrides, hydra_app, run_dir, sweeping
-from seq2seq.config import TrainApp
 from seq2seq.study.job import sweep_job
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from seq2seq.apps import TranslateApp
 from seq2seq.cli import command_line_overrides, hydra_app
-from seq2seq.config import TranslateApp
 
 
 @hydra_app("translate")

@@ -9,8 +9,8 @@ import hydra
 import pytest
 from conftest import run_module
 
+from seq2seq.apps import APP_SCHEMAS
 from seq2seq.cli import compose, config_dir, register_schemas, to_config
-from seq2seq.config import APP_SCHEMAS
 from seq2seq.errors import UserError
 
 # every console script with a Hydra config joins these lists as it arrives

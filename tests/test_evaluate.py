@@ -8,14 +8,16 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 from conftest import MIRROR, run_module
 
 from seq2seq import checkpoint as ckpt
-from seq2seq.config import DecodeConfig, EvaluateApp
-from seq2seq.evaluation.splits import decode_tag
+from seq2seq.apps import EvaluateApp
+from seq2seq.config import DecodeConfig
+from seq2seq.evaluation.splits import decode_tag, ensemble_name
 
 
 def _evaluate(*args: str):
@@ -197,13 +199,33 @@ def test_an_ensemble_of_a_run_with_itself_translates_as_the_run(trained_run, gre
     proc = _evaluate(f"run_dir={trained_run}", f"ensemble=[{best}]", "decode=greedy",
                      "splits=[val]")
     assert proc.returncode == 0, proc.stderr
-    out = trained_run / "eval" / "ensemble2-greedy"
+    out = trained_run / "eval" / f"{ensemble_name([best, best])}-greedy"
     assert (out / "val.hyp").read_text() == (single / "val.hyp").read_text()
-    results = json.loads((out / "results.json").read_text())
+    saved = (out / "results.json").read_text()
+    results = json.loads(saved)
     alone = json.loads((single / "results.json").read_text())
     assert [m["checkpoint"] for m in results["ensemble"]] == [str(best)] * 2
     assert results["parameters"] == 2 * alone["parameters"]
     assert alone["ensemble"] is None
+    # another ensemble of as many models, with the same first one, keeps its own folder
+    last = trained_run / "checkpoints" / "last.pt"
+    proc = _evaluate(f"run_dir={trained_run}", f"ensemble=[{last}]", "decode=greedy",
+                     "splits=[val]")
+    assert proc.returncode == 0, proc.stderr
+    other = trained_run / "eval" / f"{ensemble_name([best, last])}-greedy"
+    assert other != out and (out / "results.json").read_text() == saved
+    assert [m["checkpoint"] for m in json.loads((other / "results.json").read_text())[
+        "ensemble"]] == [str(best), str(last)]
+
+
+def test_an_ensemble_is_named_by_its_members_wherever_they_are_typed_from(tmp_path,
+                                                                         monkeypatch):
+    a, b = tmp_path / "a.pt", tmp_path / "b.pt"
+    name = ensemble_name([a, b])
+    assert re.fullmatch(r"ensemble2\.[0-9a-f]{6}", name)
+    monkeypatch.chdir(tmp_path)
+    assert ensemble_name([Path("a.pt"), Path("b.pt")]) == name
+    assert ensemble_name([b, a]) != name and ensemble_name([a, b, a]).startswith("ensemble3.")
 
 
 def test_ensemble_members_are_checked(trained_run, small_tokenizer, tmp_path):

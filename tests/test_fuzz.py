@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from seq2seq import cli
-from seq2seq.config import APP_SCHEMAS
+from seq2seq.apps import APP_SCHEMAS
 from seq2seq.data.corpus import SplitFiles, read_parallel
 from seq2seq.decoding.translator import Translator
 from seq2seq.errors import UserError

@@ -6,7 +6,8 @@ import torch
 from conftest import run_module
 from modelling import model_config
 
-from seq2seq.config import InspectApp, TokenizerConfig
+from seq2seq.apps import InspectApp
+from seq2seq.config import TokenizerConfig
 from seq2seq.model.seq2seq import Seq2Seq
 from seq2seq.model.summary import describe, gru_shapes
 

@@ -69,3 +69,26 @@ def test_an_ensemble_row_counts_the_training_of_all_its_models(tmp_path):
     found = rows(runs[0], "test_2016_flickr")
     assert [(r.checkpoint, r.train_minutes, r.steps) for r in found] == [
         ("best", 85.0, 4000), ("ensemble2", 165.0, 7000), ("ensemble3", 165.0, 7000)]
+
+
+def test_a_distilled_student_counts_its_teacher_and_the_translation(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # seq2seq-distill and the student name paths from here
+    teacher, student = tmp_path / "runs" / "teacher", tmp_path / "runs" / "student"
+    for run, (steps, seconds) in ((teacher, (4000, 2520.0)), (student, (4200, 2700.0))):
+        (run / "checkpoints").mkdir(parents=True)
+        (run / "metrics.jsonl").write_text(
+            json.dumps({"kind": "valid", "step": steps, "elapsed_s": seconds}) + "\n")
+    (tmp_path / "kd").mkdir()
+    (tmp_path / "kd" / "train.json").write_text(json.dumps(
+        {"teachers": [{"checkpoint": "runs/teacher/checkpoints/best.pt"}], "minutes": 2.4}))
+    (student / "config.yaml").write_text("data:\n  train: kd/train\n")
+    (teacher / "config.yaml").write_text("data:\n  train: train\n")
+    members = [{"checkpoint": str(student / "checkpoints" / "best.pt")},
+               {"checkpoint": "runs/teacher/checkpoints/best.pt"}]
+    _evaluation(student, "best-beam5", 39.0)
+    _evaluation(student, "ensemble2.abcdef-beam10", 40.4, ensemble=members)
+    _evaluation(teacher, "best-beam5", 38.7)
+    found = rows(student, "test_2016_flickr") + rows(teacher, "test_2016_flickr")
+    assert [(r.run, r.checkpoint, r.steps) for r in found] == [
+        ("student", "best", 8200), ("student", "ensemble2.abcdef", 8200), ("teacher", "best", 4000)]
+    assert [r.train_minutes for r in found] == pytest.approx([42 + 2.4 + 45] * 2 + [42])

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from seq2seq.apps import TrainApp
 from seq2seq.cli import compose
-from seq2seq.config import TrainApp
 
 TINY = [
     "model=tiny",

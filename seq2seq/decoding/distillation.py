@@ -10,7 +10,7 @@ import logging
 import time
 from pathlib import Path
 
-from seq2seq.config import DistillApp
+from seq2seq.apps import DistillApp
 from seq2seq.data.multi30k import sha256_of
 from seq2seq.data.pipeline import read_split_text
 from seq2seq.decoding.loading import open_configured

@@ -17,7 +17,8 @@ from typing import Any
 import torch
 
 from seq2seq import checkpoint as ckpt
-from seq2seq.config import DecodeConfig, FromCheckpoint
+from seq2seq.apps import FromCheckpoint
+from seq2seq.config import DecodeConfig
 from seq2seq.data.tokenizer import Tokenizer
 from seq2seq.decoding.search import Hypothesis, SearchSettings
 from seq2seq.decoding.translation import settings_from, translate_ids

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import time
 from pathlib import Path
 
+from seq2seq.apps import EvaluateApp
 from seq2seq.checkpoint import run_of
-from seq2seq.config import DataConfig, DecodeConfig, EvaluateApp
+from seq2seq.config import DataConfig, DecodeConfig
 from seq2seq.data.multi30k import sha256_of
 from seq2seq.data.pipeline import read_split_text
 from seq2seq.decoding.loading import Loaded, open_configured
@@ -70,12 +72,20 @@ def _earlier_splits(path: Path, results: dict) -> dict:
     return splits if isinstance(splits, dict) else {}
 
 
+def ensemble_name(members: list[Path]) -> str:
+    """ensembleN.<6 hex digits of the members' resolved paths, in order>: two ensembles that
+    share their first model get two folders, and the same ensemble typed with relative or
+    absolute paths gets one."""
+    digest = hashlib.sha256("\n".join(str(p.resolve()) for p in members).encode()).hexdigest()
+    return f"ensemble{len(members)}.{digest[:6]}"
+
+
 def _output_dir(cfg: EvaluateApp, loaded: Loaded) -> Path:
-    """cfg.output_dir, else <run>/eval/<checkpoint or ensembleN>-<decoding>/."""
+    """cfg.output_dir, else <run>/eval/<checkpoint or ensemble_name>-<decoding>/."""
     if cfg.output_dir:
         return Path(cfg.output_dir)
-    n = len(loaded.members)
-    name = loaded.path.stem if n == 1 else f"ensemble{n}"
+    members = loaded.members
+    name = loaded.path.stem if len(members) == 1 else ensemble_name(members)
     return run_of(loaded.path) / "eval" / f"{name}-{decode_tag(cfg, loaded.precision)}"
 
 

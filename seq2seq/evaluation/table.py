@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 from seq2seq.checkpoint import run_of
 from seq2seq.training.metrics import read
 
@@ -24,7 +26,9 @@ class Row:
     split: str
     scores: dict[str, float]  # BLEU, BLEU_lowercased, chrF2, TER
     parameters: int | None
-    train_minutes: float | None  # an ensemble's: all its models' runs, each once
+    # an ensemble's: all its models' runs, each once; a distilled student's: its teachers' and
+    # the translation's too
+    train_minutes: float | None
     steps: int | None
     sentences_per_s: float | None = None  # decoding speed of that evaluation
 
@@ -64,19 +68,51 @@ def train_minutes(run: Path, records: list[dict] | None = None) -> float | None:
     return _log_minutes(run / "train.log")
 
 
-def _training(run: Path) -> tuple[float | None, int | None]:
-    """A run's training minutes and steps."""
+def _own_training(run: Path) -> tuple[float | None, int | None]:
+    """A run's own training minutes and steps."""
     records = _records(run)
     return train_minutes(run, records), max((r["step"] for r in records), default=None)
 
 
-def _ensemble_training(results: dict) -> tuple[float | None, int | None]:
-    """An ensemble's training: its models' minutes and steps added up (trained one after the
-    other), each run once however many of its checkpoints take part; None where a run does not
-    say."""
-    runs = list(dict.fromkeys(run_of(Path(m["checkpoint"])) for m in results["ensemble"]))
-    trained = [_training(run) for run in runs]
-    minutes = [m for m, _ in trained]
+def _distilled_from(run: Path) -> tuple[Path, dict] | None:
+    """(PREFIX.json, its contents) when the run trained on seq2seq-distill's output PREFIX
+    (its config's data.train), else None."""
+    try:
+        train = OmegaConf.load(run / "config.yaml").data.train
+        meta = Path(f"{train}.json")
+        info = json.loads(meta.read_text())
+    except Exception:  # no config, no such key or file, or not JSON: not a distilled run
+        return None
+    return (meta.resolve(), info) if isinstance(info, dict) and "teachers" in info else None
+
+
+def _lineage(runs: list[Path]) -> tuple[list[Path], dict[Path, float | None]]:
+    """The runs behind these runs, each once: themselves and, for a student of seq2seq-distill,
+    its teachers' runs (recursively); with the translation minutes of each distilled corpus."""
+    seen: list[Path] = []
+    corpora: dict[Path, float | None] = {}
+    pending = [r.resolve() for r in runs]
+    while pending:
+        run = pending.pop(0)
+        if run in seen:
+            continue
+        seen.append(run)
+        distilled = _distilled_from(run)
+        if distilled:
+            meta, info = distilled
+            corpora[meta] = info.get("minutes")
+            pending += [run_of(Path(t["checkpoint"])).resolve() for t in info["teachers"]]
+    return seen, corpora
+
+
+def _training(runs: list[Path]) -> tuple[float | None, int | None]:
+    """What it took to train these models (an ensemble's, or one run's): the minutes and steps
+    of every run behind them added up (trained one after the other), each run once however many
+    of its checkpoints take part, plus the minutes of translating any distilled corpus; None
+    where a run does not say."""
+    lineage, corpora = _lineage(runs)
+    trained = [_own_training(run) for run in lineage]
+    minutes = [m for m, _ in trained] + list(corpora.values())
     steps = [s for _, s in trained]
     return (None if None in minutes else sum(minutes)), (None if None in steps else sum(steps))
 
@@ -85,14 +121,16 @@ def rows(run: Path, split: str) -> list[Row]:
     """One row per evaluation of the run (eval/<checkpoint>-<decoding>/results.json) on split;
     an ensemble's row (checkpoint ensembleN) counts the training of all its models."""
     found = []
-    minutes, steps = _training(run)
+    alone = _training([run])
     for path in sorted((run / "eval").glob("*/results.json")):
         results = json.loads(path.read_text())
         if split not in results["splits"]:
             continue
         checkpoint, _, decoding = path.parent.name.partition("-")
         scores = {k: v["score"] for k, v in results["splits"][split]["scores"].items()}
-        trained = _ensemble_training(results) if results.get("ensemble") else (minutes, steps)
+        members = results.get("ensemble")
+        trained = _training([run_of(Path(m["checkpoint"])) for m in members]) if members \
+            else alone
         found.append(Row(run.name, results["pair"], checkpoint, decoding, split, scores,
                          results.get("parameters"), *trained,
                          results["splits"][split].get("sentences_per_s")))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from seq2seq.config import InspectApp
+from seq2seq.apps import InspectApp
 from seq2seq.model.seq2seq import Seq2Seq
 from seq2seq.model.widths import decoder_context_width, decoder_embedding_size
 

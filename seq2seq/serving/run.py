@@ -11,7 +11,7 @@ import socket
 
 import uvicorn
 
-from seq2seq.config import ServeApp
+from seq2seq.apps import ServeApp
 from seq2seq.data.multi30k import sha256_of
 from seq2seq.decoding.loading import Loaded, open_configured
 from seq2seq.decoding.translator import Translator

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from seq2seq.config import EvaluateApp, TrainApp
+from seq2seq.apps import EvaluateApp, TrainApp
 from seq2seq.errors import UserError
 from seq2seq.study import result as results
 

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from seq2seq import checkpoint as ckpt
-from seq2seq.config import TrainApp
+from seq2seq.apps import TrainApp
 from seq2seq.data.batching import Batch, collate, token_batches
 from seq2seq.data.pipeline import Prepared
 from seq2seq.data.sampling import EpochSegmentation

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from seq2seq.config import TrainApp
+from seq2seq.apps import TrainApp
 from seq2seq.data.batching import Batch
 from seq2seq.devices import pick_precision
 from seq2seq.precision import LOW, timed

@@ -9,7 +9,7 @@ import torch
 from omegaconf import OmegaConf
 
 from seq2seq import checkpoint as ckpt
-from seq2seq.config import TrainApp
+from seq2seq.apps import TrainApp
 from seq2seq.config_rules import validate as validate_config
 from seq2seq.data.pipeline import prepare
 from seq2seq.data.tokenizer import model_settings

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from seq2seq import checkpoint as ckpt
-from seq2seq.config import TrainApp
+from seq2seq.apps import TrainApp
 from seq2seq.data.tokenizer import Tokenizer
 from seq2seq.errors import UserError
 from seq2seq.training import rng
