@@ -278,3 +278,23 @@ def test_a_failed_checkpoint_write_keeps_the_previous_one_and_stops_in_one_line(
     assert calls == [0, 2, 4]
     assert ckpt.load(last).training["progress"]["step"] == 2
     assert not list(last.parent.glob(".*.tmp*"))
+
+
+TIED_WORDS = ["model.encoder.tie_embeddings=true", "model.encoder.gru.input_size=64",
+              "model.encoder.word_dropout=0.2", "model.decoder.word_dropout=0.2"]
+
+
+def test_tied_embeddings_and_word_dropout_resume_exactly_and_load_tied(tmp_path):
+    from seq2seq.decoding.loading import open_model
+
+    straight = _train(tmp_path, "straight", *TIED_WORDS, "train.max_steps=16")
+    split = _train(tmp_path, "split", *TIED_WORDS, "train.max_steps=8")
+    cfg, ov = train_config(tmp_path, "train.max_steps=16", f"train.resume={split}", tiny=False)
+    run_training(cfg, split, ov)
+    assert _losses(split) == _losses(straight) and len(_losses(split)) == 16
+    a, b = _params(straight), _params(split)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert torch.equal(a["encoder.embed.weight"], a["decoder.embed.weight"])
+    model = open_model(straight, device="cpu").model
+    assert model.encoder.embed.weight is model.decoder.embed.weight
+    assert model.decoder.output.weight is model.decoder.embed.weight
