@@ -21,7 +21,7 @@ _STAMP = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+\]")
 class Row:
     run: str
     pair: str
-    checkpoint: str  # best, last, averaged, step_N, ensembleN
+    checkpoint: str  # best, last, averaged, step_N, ensembleN.<hash>
     decoding: str
     split: str
     scores: dict[str, float]  # BLEU, BLEU_lowercased, chrF2, TER
@@ -119,7 +119,7 @@ def _training(runs: list[Path]) -> tuple[float | None, int | None]:
 
 def rows(run: Path, split: str) -> list[Row]:
     """One row per evaluation of the run (eval/<checkpoint>-<decoding>/results.json) on split;
-    an ensemble's row (checkpoint ensembleN) counts the training of all its models."""
+    an ensemble's row (checkpoint ensembleN.<hash>) counts the training of all its models."""
     found = []
     alone = _training([run])
     for path in sorted((run / "eval").glob("*/results.json")):
