@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue #21's GPU measurements in one run (about 8 minutes on one H200), made for the device
+# Issue #21's GPU measurements in one run (about 9 minutes on one H200), made for the device
 # tool's machine, whose Python lacks Hydra and whose working tree lacks ../shared. Prepare here:
 #   echo /.whl/ >> .git/info/exclude; echo /.gpu-data/ >> .git/info/exclude
 #   pip wheel --no-deps -w .whl hydra-core==1.3.8 omegaconf==2.3.1 antlr4-python3-runtime==4.9.3
@@ -8,7 +8,9 @@
 # It trains the de-en recipe with hardware=gpu for MINUTES (default 3; its validations give the
 # time to quality at 16k-token batches), benchmarks that run (every training row, fp16 and TF32
 # off included, tokens/s for 4k-64k-token batches, greedy and beam 5 at GPU batch sizes) and
-# profiles one update in fp32 and in bf16. Everything it prints is also written to OUT_DIR.
+# profiles one update in fp32 and in bf16; last, it times the reference size's step loop with
+# Decoder.step compiled against eager (scripts/compile_step.py). Everything it prints is also
+# written to OUT_DIR.
 set -euo pipefail
 out=${1:?usage: bash scripts/gpu_session.sh OUT_DIR [MINUTES]}
 minutes=${2:-3}
@@ -30,3 +32,5 @@ for precision in fp32 bf16; do
   python3 scripts/profile_step.py --device cuda --rows 20 experiment=multi30k_de_en \
     hardware=gpu train.precision=$precision | tee "$out/profile_$precision.txt"
 done
+python3 scripts/compile_step.py --device cuda --threads 8 --windows 3 \
+  experiment=joeynmt_reference train.precision=fp32 | tee "$out/compile_step.txt"
