@@ -41,6 +41,33 @@ def gradients(trainer, batch) -> tuple[float, dict]:
     return float(loss.detach()), grads
 
 
+def compare_on_one_batch(trainer, batch, eager, compiled) -> None:
+    """Prints the loss and the largest gradient difference of batch, eager against compiled."""
+    decoder = trainer.state.model.decoder
+    decoder.step = eager
+    loss_eager, grads_eager = gradients(trainer, batch)
+    decoder.step = compiled
+    loss_compiled, grads_compiled = gradients(trainer, batch)
+    largest = max(float((grads_eager[n] - g).abs().max()) for n, g in grads_compiled.items())
+    print(f"one batch, dropout off: loss eager {loss_eager:.6f}, compiled {loss_compiled:.6f} "
+          f"(relative difference {abs(loss_compiled - loss_eager) / abs(loss_eager):.1e}); "
+          f"largest gradient difference {largest:.1e} over {len(grads_compiled)} "
+          f"parameters (eager: {len(grads_eager)})")
+
+
+def interleaved_rates(trainer, window, tokens: int, steps: dict,
+                      rounds: int) -> dict[str, list[float]]:
+    """Target tokens/s (window holds tokens) of the updates over window with each
+    Decoder.step of steps in turn, rounds times."""
+    decoder = trainer.state.model.decoder
+    rates: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            decoder.step = step
+            rates[name].append(tokens / timed_updates(trainer, window))
+    return rates
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("overrides", nargs="*")
@@ -62,47 +89,31 @@ def main() -> None:
             trainer = make_trainer(args.overrides, None, args.threads, args.device, Path(folder))
         except UserError as exc:
             sys.exit(f"error: {exc}")
-        decoder = trainer.state.model.decoder
-        if decoder.fast_path and trainer.tc.fast_path and trainer.tc.teacher_forcing >= 1.0:
+        if trainer.state.model.decoder.runs_parallel(trainer.tc.teacher_forcing,
+                                                      trainer.tc.fast_path):
             sys.exit("error: this model trains on the fast path (no step loop to compile); "
                      "add train.fast_path=false, or use Bahdanau attention or input feeding")
         window = loop_groups(trainer, args.steps)
-        eager = decoder.step
-        compiled = torch.compile(eager, dynamic=True, mode=args.mode)
-
-        start = time.perf_counter()
-        loss_eager, grads_eager = gradients(trainer, window[0][0])
-        decoder.step = compiled
-        loss_compiled, grads_compiled = gradients(trainer, window[0][0])
-        largest = max(float((grads_eager[n] - g).abs().max()) for n, g in grads_compiled.items())
-        print(f"one batch, dropout off: loss eager {loss_eager:.6f}, compiled {loss_compiled:.6f} "
-              f"(relative difference {abs(loss_compiled - loss_eager) / abs(loss_eager):.1e}); "
-              f"largest gradient difference {largest:.1e} over {len(grads_compiled)} "
-              f"parameters (eager: {len(grads_eager)})")
-
-        trainer.state.model.train()
-        timed_updates(trainer, window)  # compiles the training graphs for these shapes
-        decoder.step = eager
-        timed_updates(trainer, window)
-        warm = time.perf_counter() - start
+        eager = trainer.state.model.decoder.step
+        gru = "eager nn.GRU" if args.gru_eager else "nn.GRU traced"
+        steps = {"eager": eager,
+                 f"torch.compile (mode {args.mode}, {gru})":
+                 torch.compile(eager, dynamic=True, mode=args.mode)}
         tokens = sum(int((b.tgt_out != trainer.sp.pad).sum()) for g in window for b in g)
-        rates: dict[str, list[float]] = {"eager": [], "compiled": []}
-        for _ in range(args.windows):
-            for name, step in (("eager", eager), ("compiled", compiled)):
-                decoder.step = step
-                rates[name].append(tokens / timed_updates(trainer, window))
-    gru = "eager nn.GRU" if args.gru_eager else "nn.GRU traced"
+        start = time.perf_counter()
+        compare_on_one_batch(trainer, window[0][0], *steps.values())
+        trainer.state.model.train()
+        interleaved_rates(trainer, window, tokens, steps, 1)  # compiles the training graphs
+        warm = time.perf_counter() - start
+        rates = interleaved_rates(trainer, window, tokens, steps, args.windows)
     print(f"{trainer.precision}, {args.device}, {args.threads} threads; windows of {args.steps} "
           f"updates ({tokens:,} target tokens); compiling and warm-up {warm:.0f} s; overrides: "
           f"{' '.join(args.overrides) or 'none'}")
     print("\n| Decoder.step | target tok/s (median) | windows |\n| --- | ---: | --- |")
-    print(f"| eager | {statistics.median(rates['eager']):,.0f} | "
-          f"{', '.join(f'{r:,.0f}' for r in rates['eager'])} |")
-    print(f"| torch.compile (mode {args.mode}, {gru}) | "
-          f"{statistics.median(rates['compiled']):,.0f} | "
-          f"{', '.join(f'{r:,.0f}' for r in rates['compiled'])} |")
-    ratio = statistics.median(rates["compiled"]) / statistics.median(rates["eager"])
-    print(f"\ncompiled / eager: {ratio:.2f}x")
+    for name, row in rates.items():
+        print(f"| {name} | {statistics.median(row):,.0f} | {', '.join(f'{r:,.0f}' for r in row)} |")
+    eager_rate, compiled_rate = (statistics.median(row) for row in rates.values())
+    print(f"\ncompiled / eager: {compiled_rate / eager_rate:.2f}x")
 
 
 if __name__ == "__main__":

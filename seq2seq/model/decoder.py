@@ -82,6 +82,11 @@ class Decoder(nn.Module):
         """Whether teacher-forced training may run the GRU over all steps in one call."""
         return self.attention_kind != "bahdanau" and not self.input_feeding
 
+    def runs_parallel(self, teacher_forcing: float = 1.0, fast_path: bool = True) -> bool:
+        """Whether teacher-forced decoding with these settings takes the fast path (one GRU
+        call over all steps) rather than the step loop."""
+        return fast_path and self.fast_path and teacher_forcing >= 1.0
+
     def initial_state(self, h_0: torch.Tensor) -> DecoderState:
         """h_0 (L, B, H) from the bridge -> the state before the first step."""
         feed = h_0.new_zeros(h_0.shape[1:]) if self.input_feeding else None
@@ -214,6 +219,6 @@ class Decoder(nn.Module):
     ) -> DecoderOutput:
         """Teacher-forced decoding of tgt_in (B, T): the fast path where it applies (and
         fast_path allows it), else the step loop."""
-        if fast_path and self.fast_path and teacher_forcing >= 1.0:
+        if self.runs_parallel(teacher_forcing, fast_path):
             return self.forward_parallel(tgt_in, state, memory, positions, project)
         return self.forward_steps(tgt_in, state, memory, teacher_forcing, positions, project)
