@@ -9,6 +9,7 @@ import pytest
 import torch
 from modelling import build, model_config, random_batch
 
+from seq2seq.decoding import selection
 from seq2seq.decoding.search import (
     SearchSettings,
     beam_search,
@@ -91,9 +92,13 @@ def _reference_beam(model, src_ids: list[int], settings: SearchSettings):
     return sorted(finished, key=lambda f: -f[1])[: settings.n_best]
 
 
-def test_beam_search_equals_scoring_every_candidate(trained_model):
-    """The batched search, which scores only each beam's 2K best continuations, finds what the
-    plain search over all K x V candidates finds."""
+@pytest.mark.parametrize("block", [64, 1000])
+def test_beam_search_equals_scoring_every_candidate(trained_model, monkeypatch, block):
+    """The batched search, which ranks each sentence's K * V candidates through the maxima of
+    blocks of 64 tokens (seq2seq.decoding.selection), finds what the plain search over all
+    K x V candidates finds; with blocks of 1,000 the 500-token vocabulary has none, and
+    torch.topk ranks every candidate."""
+    monkeypatch.setattr(selection, "BLOCK", block)
     model, tok, src, _ = trained_model
     settings = _settings(tok, beam_size=5, n_best=3, length_penalty=1.0)
     batched = _run(model, tok, src[:40], "beam", 16, beam_size=5, n_best=3)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
+from seq2seq.decoding.selection import grouped_topk, row_argmax
 from seq2seq.model.ensemble import Decodable
 
 
@@ -89,8 +90,8 @@ def greedy(
     while active.numel():
         logp, state, weights = model.step_log_probs(tokens, state, memory)
         _constrain(logp, t, limits[active], settings)
-        best, tokens = logp.max(dim=-1)
-        scores = scores + best
+        tokens = row_argmax(logp)
+        scores = scores + logp.gather(1, tokens.unsqueeze(1)).squeeze(1)
         history = torch.cat([history, tokens.unsqueeze(1)], dim=1)
         if settings.attention:
             attn_history.append(weights)
@@ -120,14 +121,11 @@ def _best_candidates(
     scores: torch.Tensor, logp: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """scores (N, K) of the live beams, logp (N * K, V) of their continuations -> each
-    sentence's 2K best candidates (N, 2K): scores, row of origin in logp, token. They are among
-    its beams' 2K best continuations each, so only those K * C are scored, not all K * V."""
-    (N, K), C = scores.shape, min(2 * scores.shape[1], logp.shape[-1])
-    row_logp, row_token = logp.topk(C, dim=-1)  # (N * K, C)
-    candidates = (scores.unsqueeze(-1) + row_logp.view(N, K, C)).view(N, K * C)
-    top_scores, top_index = candidates.topk(2 * K, dim=-1)
-    origin = top_index // C + torch.arange(N, device=scores.device).unsqueeze(1) * K
-    return top_scores, origin, row_token.view(N, K * C).gather(1, top_index)
+    sentence's 2K best candidates (N, 2K) of its K * V: scores, row of origin in logp, token."""
+    N, K = scores.shape
+    top_scores, beam, token = grouped_topk(logp.view(N, K, -1), scores,
+                                           min(2 * K, logp.numel() // N))
+    return top_scores, beam + torch.arange(N, device=scores.device).unsqueeze(1) * K, token
 
 
 def beam_search(
