@@ -1,7 +1,8 @@
 """Training and decoding speed on real Multi30k batches, printed as a Markdown table.
 
     python scripts/benchmark.py [overrides] [--sections gemm,train,decode] [--run RUN_DIR]
-                                [--windows 5] [--steps 4] [--device cpu] [--json FILE]
+                                [--windows 5] [--steps 4] [--rounds 1] [--device cpu]
+                                [--json FILE]
                                 [--curve 4096,16384,65536 [--curve-precision fp32]]
 
 Overrides are those of seq2seq-train (e.g. experiment=joeynmt_reference, model=bahdanau,
@@ -15,6 +16,11 @@ Decoding rows translate Multi30k test_2016_flickr. On a GPU (--device cuda) ther
 fp16 training and decoding, fp32 without TF32, and decoding batches sized for a GPU; --curve
 adds a training row at each token budget. FLOP/s come from torch's FLOP counter and
 are compared with the GEMM peak torch reaches here at the same dtype, measured in the same run.
+
+--rounds N measures every row N times, all rows one after another in each round, and reports
+the medians; a ratio between two rows is then the median of the N ratios of the same round, so
+that a machine whose speed drifts between minutes (shared hosts: 20% and more) weighs on both
+rows of a ratio alike.
 
 With --run, the run's saved config is the starting point and the overrides change it (a change
 to the weights' shapes or the tokenizer is refused with one line); training rows resume the
@@ -31,7 +37,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from benchmark_report import report
+from benchmark_report import median_of_rounds, report
 from benchmark_rows import config, gemm_peak, measure_decode, measure_train
 
 ROWS_TRAIN = [  # (name, the row's own overrides)
@@ -98,6 +104,16 @@ def row(name: str, func, *args) -> dict:
     return result
 
 
+def in_rounds(jobs: list[tuple], rounds: int) -> dict:
+    """jobs [(name, func, *args)], each measured by row(), `rounds` times over, all jobs one
+    after another in each round -> name -> median_of_rounds of its results."""
+    measured: dict[str, list[dict]] = {job[0]: [] for job in jobs}
+    for _ in range(rounds):
+        for name, func, *args in jobs:
+            measured[name].append(row(name, func, *args))
+    return {name: median_of_rounds(results) for name, results in measured.items()}
+
+
 def _bf16_unsupported(gemm: dict) -> str | None:
     """A note when bf16 matrix products run far slower than fp32 here (no bf16 hardware)."""
     if "bf16" in gemm and gemm["bf16"] < gemm["fp32"] / 4:
@@ -120,6 +136,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--run", default=None)
     parser.add_argument("--windows", type=int, default=5)
     parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--rows", default="", help="only rows whose name contains one of these "
@@ -143,6 +160,8 @@ def _check(overrides: list[str], run: str | None) -> None:
 
 def main() -> None:
     args = _arguments()
+    if args.rounds < 1:
+        sys.exit(f"error: --rounds {args.rounds}: a whole number of at least 1")
     _check(args.overrides, args.run)
     sections = set(args.sections.split(","))
     wanted = [w for w in args.rows.split(",") if w]
@@ -152,7 +171,8 @@ def main() -> None:
     from seq2seq.precision import machine
 
     results: dict = {"machine": machine(torch.device(args.device), args.threads), "run": args.run,
-                     "overrides": args.overrides, "gemm": {}, "train": {}, "decode": {}}
+                     "overrides": args.overrides, "rounds": args.rounds, "gemm": {}, "train": {},
+                     "decode": {}}
     if "gemm" in sections:
         for dtype in ("fp32", "bf16"):
             results["gemm"][dtype] = isolated(gemm_peak, dtype, args.threads, args.device)
@@ -162,20 +182,21 @@ def main() -> None:
     gpu = args.device.startswith("cuda")
     if "train" in sections:
         gpu_rows = ROWS_TRAIN_GPU if gpu else []
-        for name, own in [*ROWS_TRAIN, *gpu_rows, *_curve(args.curve, args.curve_precision)]:
-            skip = "bf16" in name and slow_bf16
-            if (keep(name) or name.startswith("train curve")) and not skip:
-                results["train"][name] = row(name, measure_train, [*args.overrides, *own],
-                                             args.run, args.windows, args.steps, args.threads,
-                                             args.device)
+        results["train"] = in_rounds([
+            (name, measure_train, [*args.overrides, *own], args.run, args.windows, args.steps,
+             args.threads, args.device)
+            for name, own in [*ROWS_TRAIN, *gpu_rows, *_curve(args.curve, args.curve_precision)]
+            if (keep(name) or name.startswith("train curve")) and not ("bf16" in name and slow_bf16)
+        ], args.rounds)
     if "decode" in sections:
-        for name, strategy, beam, precision, batch, limit in [
-                *ROWS_DECODE, *(ROWS_DECODE_GPU if gpu else [])]:
-            skip = (precision == "int8" and gpu) or (precision == "bf16" and slow_bf16)
-            if keep(name) and not skip:
-                results["decode"][name] = row(name, measure_decode, args.overrides, args.run,
-                                              strategy, beam, precision, batch, limit,
-                                              args.threads, args.device)
+        results["decode"] = in_rounds([
+            (name, measure_decode, args.overrides, args.run, strategy, beam, precision, batch,
+             limit, args.threads, args.device)
+            for name, strategy, beam, precision, batch, limit in [
+                *ROWS_DECODE, *(ROWS_DECODE_GPU if gpu else [])]
+            if keep(name) and not ((precision == "int8" and gpu)
+                                   or (precision == "bf16" and slow_bf16))
+        ], args.rounds)
     report(results)
     if args.json:
         with open(args.json, "w") as f:

@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
+import statistics
+
 
 def _fmt(value, spec: str) -> str:
     return "" if value is None else format(value, spec)
 
 
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def median_of_rounds(rounds: list[dict]) -> dict:
+    """One row's results from several rounds -> the median of each figure, each round's results
+    kept under "rounds"; rounds that failed are left out (all failed: the first's note)."""
+    ok = [r for r in rounds if "skipped" not in r]
+    if not ok:
+        return rounds[0]
+    merged = {k: statistics.median(r[k] for r in ok) if _number(v) else v
+              for k, v in ok[0].items()}
+    return {**merged, "rounds": ok} if len(rounds) > 1 else merged
+
+
 def _ratio(rows: dict, a: str, b: str, key: str) -> str | None:
-    if a in rows and b in rows and key in rows[a] and key in rows[b]:
-        return f"{a} / {b}: {rows[a][key] / rows[b][key]:.2f}x"
-    return None
+    """a's figure over b's; measured in rounds, the median of each round's ratio, so that the
+    machine's drift between rounds cancels."""
+    if a not in rows or b not in rows or key not in rows[a] or key not in rows[b]:
+        return None
+    pairs = list(zip(rows[a].get("rounds", []), rows[b].get("rounds", []), strict=False))
+    if len(pairs) > 1:
+        ratio = statistics.median(ra[key] / rb[key] for ra, rb in pairs)
+        return f"{a} / {b}: {ratio:.2f}x (median of {len(pairs)} rounds' ratios)"
+    return f"{a} / {b}: {rows[a][key] / rows[b][key]:.2f}x"
 
 
 def _table(header: list[str], rows: dict, cells, label) -> None:
@@ -49,6 +72,9 @@ def report(results: dict) -> None:
     """Print the machine, the GEMM peaks, the training and decoding tables and the ratios."""
     print(f"machine: {results['machine']}; overrides: {' '.join(results['overrides']) or 'none'}"
           + (f"; run: {results['run']}" if results.get("run") else ""))
+    if results.get("rounds", 1) > 1:
+        print(f"rows measured in {results['rounds']} rounds, one after another in each round, "
+              "each time in a fresh process: medians")
     gemm = results["gemm"]
     if gemm:
         figures = ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in gemm.items())

@@ -14,6 +14,7 @@ from seq2seq import checkpoint as ckpt
 from seq2seq.training.run import run_training
 
 sys.path.insert(0, str(REPO / "scripts"))
+from benchmark_report import _ratio, median_of_rounds  # noqa: E402
 from benchmark_rows import loop_groups, make_trainer, timed_updates  # noqa: E402
 
 
@@ -87,6 +88,39 @@ def test_a_curve_adds_a_training_row_per_token_budget_and_gpu_rows_stay_off_a_cp
     assert list(rates) == ["train curve fp32, 300-token batches",
                            "train curve fp32, 900-token batches"]  # fp16, no-TF32: GPU rows
     assert all(rate > 0 for rate in rates.values())
+
+
+def test_rounds_give_medians_and_ratios_of_the_same_round():
+    fast = [{"sent_s": 100.0, "bleu": 30.0, "precision": "fp32"},
+            {"sent_s": 50.0, "bleu": 30.0, "precision": "fp32"},  # the machine slowed down
+            {"sent_s": 90.0, "bleu": 30.0, "precision": "fp32"}]
+    slow = [{"sent_s": 40.0}, {"sent_s": 25.0}, {"skipped": "failed: OSError: x"}]
+    merged = median_of_rounds(fast)
+    assert (merged["sent_s"], merged["bleu"], merged["precision"]) == (90.0, 30.0, "fp32")
+    assert merged["rounds"] == fast
+    assert median_of_rounds(slow)["sent_s"] == 32.5  # the failed round left out
+    assert median_of_rounds(slow[2:]) == slow[2]
+    assert "rounds" not in median_of_rounds(fast[:1])
+    rows = {"beam 5 int8": merged, "beam 5 fp32": median_of_rounds(slow)}
+    # per round 100/40 = 2.5 and 50/25 = 2.0 (the third round has no pair): median 2.25
+    assert _ratio(rows, "beam 5 int8", "beam 5 fp32", "sent_s") == (
+        "beam 5 int8 / beam 5 fp32: 2.25x (median of 2 rounds' ratios)")
+    rows = {"a": fast[0], "b": slow[0]}
+    assert _ratio(rows, "a", "b", "sent_s") == "a / b: 2.50x"
+
+
+@pytest.mark.slow
+def test_decoding_rows_in_rounds(trained_run):
+    proc = _benchmark(f"--run={trained_run}", "--sections", "decode", "--rows",
+                      "greedy fp32,greedy int8", "--rounds", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("greedy int8 (") == 2 and proc.stderr.count("greedy fp32 (") == 2
+    assert "rows measured in 2 rounds" in proc.stdout
+    assert "greedy int8 / greedy fp32: " in proc.stdout
+    assert "(median of 2 rounds' ratios)" in proc.stdout
+    refused = _benchmark("--rounds", "0")
+    assert refused.returncode != 0
+    assert refused.stderr == "error: --rounds 0: a whole number of at least 1\n"
 
 
 def test_profile_decode_prints_the_decodings_operators(trained_run):
