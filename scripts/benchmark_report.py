@@ -14,22 +14,23 @@ def _number(value) -> bool:
 
 
 def median_of_rounds(rounds: list[dict]) -> dict:
-    """One row's results from several rounds -> the median of each figure, each round's results
-    kept under "rounds"; rounds that failed are left out (all failed: the first's note)."""
+    """One row's results from several rounds -> the median of each figure over the rounds that
+    did not fail (all failed: the first's note), every round's results kept under "rounds"."""
     ok = [r for r in rounds if "skipped" not in r]
     if not ok:
         return rounds[0]
     merged = {k: statistics.median(r[k] for r in ok) if _number(v) else v
               for k, v in ok[0].items()}
-    return {**merged, "rounds": ok} if len(rounds) > 1 else merged
+    return {**merged, "rounds": rounds} if len(rounds) > 1 else merged
 
 
 def _ratio(rows: dict, a: str, b: str, key: str) -> str | None:
-    """a's figure over b's; measured in rounds, the median of each round's ratio, so that the
-    machine's drift between rounds cancels."""
+    """a's figure over b's; measured in rounds, the median of the ratios of the rounds where
+    both were measured, so that the machine's drift between rounds cancels."""
     if a not in rows or b not in rows or key not in rows[a] or key not in rows[b]:
         return None
-    pairs = list(zip(rows[a].get("rounds", []), rows[b].get("rounds", []), strict=False))
+    pairs = [(ra, rb) for ra, rb in zip(rows[a].get("rounds", []), rows[b].get("rounds", []),
+                                        strict=False) if key in ra and key in rb]
     if len(pairs) > 1:
         ratio = statistics.median(ra[key] / rb[key] for ra, rb in pairs)
         return f"{a} / {b}: {ratio:.2f}x (median of {len(pairs)} rounds' ratios)"

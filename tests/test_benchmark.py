@@ -102,7 +102,8 @@ def test_rounds_give_medians_and_ratios_of_the_same_round():
     assert median_of_rounds(slow[2:]) == slow[2]
     assert "rounds" not in median_of_rounds(fast[:1])
     rows = {"beam 5 int8": merged, "beam 5 fp32": median_of_rounds(slow)}
-    # per round 100/40 = 2.5 and 50/25 = 2.0 (the third round has no pair): median 2.25
+    assert median_of_rounds(slow)["rounds"] == slow  # the failed round kept in its place
+    # per round 100/40 = 2.5 and 50/25 = 2.0 (the third round failed for one): median 2.25
     assert _ratio(rows, "beam 5 int8", "beam 5 fp32", "sent_s") == (
         "beam 5 int8 / beam 5 fp32: 2.25x (median of 2 rounds' ratios)")
     rows = {"a": fast[0], "b": slow[0]}
