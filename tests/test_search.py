@@ -108,6 +108,22 @@ def test_beam_search_equals_scoring_every_candidate(trained_model, monkeypatch, 
         assert [h.score for h in nbest] == pytest.approx([sc for _, sc in expected], abs=1e-4)
 
 
+def test_beam_search_expands_one_beam_per_sentence_at_the_first_step(trained_model, monkeypatch):
+    """All K beams of a sentence start equal, so the first step runs one row per sentence and
+    the later ones K (until sentences end)."""
+    model, tok, src, _ = trained_model
+    rows = []
+    step = model.step_log_probs
+
+    def counted(tokens, state, memory):
+        rows.append(tokens.shape[0])
+        return step(tokens, state, memory)
+
+    monkeypatch.setattr(model, "step_log_probs", counted)
+    _run(model, tok, src[:16], "beam", 16, beam_size=5)
+    assert rows[:2] == [16, 80]
+
+
 def test_beam_finds_better_scores_than_greedy(trained_model):
     model, tok, src, _ = trained_model
     g = _run(model, tok, src[:N], "greedy", 64)

@@ -118,14 +118,15 @@ def greedy(
 
 
 def _best_candidates(
-    scores: torch.Tensor, logp: torch.Tensor
+    scores: torch.Tensor, logp: torch.Tensor, count: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """scores (N, K) of the live beams, logp (N * K, V) of their continuations -> each
-    sentence's 2K best candidates (N, 2K) of its K * V: scores, row of origin in logp, token."""
-    N, K = scores.shape
-    top_scores, beam, token = grouped_topk(logp.view(N, K, -1), scores,
-                                           min(2 * K, logp.numel() // N))
-    return top_scores, beam + torch.arange(N, device=scores.device).unsqueeze(1) * K, token
+    """scores (N, W) of the live beams, logp (N * W, V) of their continuations -> each
+    sentence's count best candidates (N, count) of its W * V: scores, row of origin in logp,
+    token."""
+    N, W = scores.shape
+    top_scores, beam, token = grouped_topk(logp.view(N, W, -1), scores,
+                                           min(count, logp.numel() // N))
+    return top_scores, beam + torch.arange(N, device=scores.device).unsqueeze(1) * W, token
 
 
 def beam_search(
@@ -134,18 +135,17 @@ def beam_search(
     """Beam search of src (B, S) -> per sentence its n_best hypotheses, best first."""
     (B, K), device = (src.shape[0], settings.beam_size), src.device
     memory, state = model.encode(src, src_lengths)  # memory keeps one row per sentence
-    state = state.select(torch.arange(B, device=device).repeat_interleave(K))
     limits = max_lengths(src_lengths, settings).to(device)
-    active = torch.arange(B, device=device)  # sentence of each block of K rows
-    scores = torch.full((B, K), -math.inf, device=device)
-    scores[:, 0] = 0.0  # all beams start equal: expand only the first
-    history = torch.full((B * K, 1), settings.bos, dtype=torch.long, device=device)
+    active = torch.arange(B, device=device)  # sentence of each block of rows
+    # one beam per sentence at the first step (all K would be equal); K from the second on
+    scores = torch.zeros(B, 1, device=device)
+    history = torch.full((B, 1), settings.bos, dtype=torch.long, device=device)
     attn_history = None
     finished: list[list[Hypothesis]] = [[] for _ in range(B)]
     for t in range(int(limits.max()) + 1):
         logp, state, weights = model.step_log_probs(history[:, -1], state, memory)
-        _constrain(logp, t, limits[active].repeat_interleave(K), settings)
-        top_scores, origin, token = _best_candidates(scores, logp)
+        _constrain(logp, t, limits[active].repeat_interleave(scores.shape[1]), settings)
+        top_scores, origin, token = _best_candidates(scores, logp, 2 * K)
         is_eos = token == settings.eos
         if settings.attention:
             step = weights.unsqueeze(1)
