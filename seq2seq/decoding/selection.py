@@ -21,6 +21,13 @@ def _by_blocks(x: torch.Tensor, groups: int, k: int) -> bool:
     return x.device.type == "cpu" and groups * (x.shape[-1] // BLOCK) > k
 
 
+def _blocks(x: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """x (..., V) -> its whole blocks (..., V // BLOCK, BLOCK), a view, and the first column
+    after them (the tail runs from there to V)."""
+    end = x.shape[-1] // BLOCK * BLOCK
+    return x[..., :end].unflatten(-1, (end // BLOCK, BLOCK)), end
+
+
 def grouped_topk(
     x: torch.Tensor, offsets: torch.Tensor, k: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -33,20 +40,19 @@ def grouped_topk(
     if not _by_blocks(x, G, k):
         sums, index = (offsets.unsqueeze(-1) + x).flatten(1).topk(k, dim=-1)
         return sums, index // V, index % V
-    q = V // BLOCK
-    blocks = x[..., : q * BLOCK].unflatten(-1, (q, BLOCK))  # (N, G, q, BLOCK), a view
+    blocks, end = _blocks(x)  # (N, G, q, BLOCK)
+    q = blocks.shape[2]
     block_max = (blocks.amax(-1) + offsets.unsqueeze(-1)).flatten(1)  # (N, G * q)
     chosen = block_max.topk(k, dim=-1).indices  # (N, k)
     n, group, block = torch.arange(N).unsqueeze(1), chosen // q, chosen % q
     candidates = (blocks[n, group, block] + offsets[n, group].unsqueeze(-1)).flatten(1)
     groups = group.repeat_interleave(BLOCK, dim=1)  # (N, k * BLOCK)
     columns = (block.unsqueeze(-1) * BLOCK + torch.arange(BLOCK)).flatten(1)
-    if q * BLOCK < V:  # the columns after the last whole block are candidates too
-        tail = V - q * BLOCK
-        candidates = torch.cat([candidates, (x[..., q * BLOCK:] + offsets.unsqueeze(-1))
-                                .flatten(1)], dim=1)
-        groups = torch.cat([groups, torch.arange(G).repeat_interleave(tail).expand(N, -1)], 1)
-        columns = torch.cat([columns, torch.arange(q * BLOCK, V).repeat(G).expand(N, -1)], 1)
+    if end < V:  # the columns after the last whole block are candidates too
+        candidates = torch.cat([candidates, (x[..., end:] + offsets.unsqueeze(-1)).flatten(1)],
+                               dim=1)
+        groups = torch.cat([groups, torch.arange(G).repeat_interleave(V - end).expand(N, -1)], 1)
+        columns = torch.cat([columns, torch.arange(end, V).repeat(G).expand(N, -1)], 1)
     sums, pick = candidates.topk(k, dim=-1)
     return sums, groups.gather(1, pick), columns.gather(1, pick)
 
@@ -55,14 +61,13 @@ def row_argmax(x: torch.Tensor) -> torch.Tensor:
     """x (R, V) -> each row's column of its largest value (R,), the first one among equals."""
     if not _by_blocks(x, 1, 1):
         return x.argmax(dim=-1)
-    q = x.shape[-1] // BLOCK
-    blocks = x[:, : q * BLOCK].unflatten(-1, (q, BLOCK))  # (R, q, BLOCK), a view
+    blocks, end = _blocks(x)  # (R, q, BLOCK)
     block_max = blocks.amax(-1)  # (R, q)
     block = block_max.argmax(-1)  # the first block holding the row's largest value
     rows = torch.arange(x.shape[0])
     column = block * BLOCK + blocks[rows, block].argmax(-1)
-    if q * BLOCK < x.shape[-1]:
-        tail_max, tail_column = x[:, q * BLOCK:].max(dim=-1)
+    if end < x.shape[-1]:
+        tail_max, tail_column = x[:, end:].max(dim=-1)
         later = tail_max > block_max[rows, block]
-        column = torch.where(later, tail_column + q * BLOCK, column)
+        column = torch.where(later, tail_column + end, column)
     return column
