@@ -59,7 +59,9 @@ def run_training(cfg: TrainApp, run: Path, overrides: list[str]) -> str:
     returns why training stopped."""
     ranks = distributed.start(cfg.train.backend, cfg.train.dist_timeout)
     try:
-        return train_in_group(cfg, run, overrides, ranks)[1]
+        stopped = train_in_group(cfg, run, overrides, ranks)[1]
+        ranks.barrier()  # every rank has finished before any takes the process group down
+        return stopped
     finally:
         distributed.stop()
         lock.release(run)
