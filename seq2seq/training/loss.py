@@ -40,6 +40,13 @@ def token_loss(logits: torch.Tensor, tgt_out: torch.Tensor, pad_id: int, smoothi
     )
 
 
+def _project(x, weight, bias, out):
+    """x (n, H) @ weight.T (H, V) + bias (V,) into out (n, V)."""
+    if bias is None:
+        return torch.mm(x, weight.t(), out=out)
+    return torch.addmm(bias, x, weight.t(), out=out)
+
+
 def _chunks(x, weight, bias, targets, smoothing: float, chunk_rows: int, low):
     """The summed loss (float64) and the gradients of x, weight and bias, chunk_rows rows at a
     time; with low (autocast's dtype) the products run in low, the softmax in fp32."""
@@ -50,12 +57,19 @@ def _chunks(x, weight, bias, targets, smoothing: float, chunk_rows: int, low):
     total = torch.zeros((), dtype=torch.float64, device=x.device)
     w = weight if low is None else weight.to(low)
     b = bias if bias is None or low is None else bias.to(low)
+    # two (chunk_rows, V) blocks that every chunk reuses: fresh ones cost page faults each time
+    rows_max = min(chunk_rows, x.shape[0])
+    logits_buf = x.new_empty(rows_max, V, dtype=x.dtype if low is None else torch.float32)
+    logp_buf = torch.empty_like(logits_buf)
     for start in range(0, x.shape[0], chunk_rows):
         rows = slice(start, start + chunk_rows)
         xc, tc = x[rows] if low is None else x[rows].to(low), targets[rows].unsqueeze(1)
-        logp = F.linear(xc, w, b)  # (n, V), turned into log-probabilities in place
-        logp = logp if low is None else logp.float()
-        logp.sub_(torch.logsumexp(logp, dim=-1, keepdim=True))
+        n = xc.shape[0]
+        if low is None:
+            logits = _project(xc, w, b, logits_buf[:n])
+        else:  # the product in low, then its logits in fp32 for the softmax
+            logits = logits_buf[:n].copy_(F.linear(xc, w, b))
+        logp = torch.log_softmax(logits, dim=-1, out=logp_buf[:n])  # (n, V)
         nll = -logp.gather(1, tc).sum()
         uniform = -logp.sum() / V
         total += ((1.0 - smoothing) * nll + smoothing * uniform).double()
