@@ -85,7 +85,12 @@ def test_interactive_session_on_a_terminal(trained_run, tmp_path):
     png = tmp_path / "attn.png"
     term.send(f":save-attn {png}\n")
     assert f"saved {png}" in term.read_until("\n> ")
-    term.send("halb geschrieben\x03")  # Ctrl-C clears the line and keeps the prompt
+    # Ctrl-C clears the line and keeps the prompt. Pressed once the typing shows, as a person
+    # would: a SIGINT that lands between readline's prompt and its wait for input is lost
+    # (CPython's readline waits without a timeout), so sending both at once can hang.
+    term.send("halb geschrieben")
+    term.read_until("halb geschrieben")
+    term.send("\x03")
     term.read_until("> ")
     term.send(":scores\n")
     assert "scores on" in term.read_until("\n> ")
