@@ -2,9 +2,14 @@
 model at its GRU reference size and ours (experiment=joeynmt_reference), on the same Multi30k
 pairs, the same joint 8k sentencepiece model and token batches of about the same size.
 
-    python -m venv --system-site-packages /tmp/joey && /tmp/joey/bin/pip install joeynmt==2.3.0
+    python -m venv --system-site-packages /tmp/joey && /tmp/joey/bin/pip install joeynmt==2.3.0 \
+        importlib_metadata sentencepiece==0.2.0
     python scripts/compare_joeynmt.py --joey-python /tmp/joey/bin/python [--pairs 8000]
                                       [--threads 2] [--windows 5]
+
+Joey NMT 2.3.0 imports importlib_metadata without requiring it and calls
+SentencePieceProcessor.SetVocabulary, which sentencepiece 0.2.3 no longer has; the venv's own
+sentencepiece 0.2.0 leaves ours untouched.
 
 Joey NMT trains for one epoch over the first --pairs training pairs and logs its own "Tokens
 per Sec" (target tokens) every 10 updates; its median after the first two logs is its figure.
