@@ -2,7 +2,7 @@
 
     python scripts/benchmark.py [overrides] [--sections gemm,train,decode] [--run RUN_DIR]
                                 [--windows 5] [--steps 4] [--rounds 1] [--device cpu]
-                                [--json FILE]
+                                [--sentences N] [--json FILE]
                                 [--curve 4096,16384,65536 [--curve-precision fp32]]
 
 Overrides are those of seq2seq-train (e.g. experiment=joeynmt_reference, model=bahdanau,
@@ -12,10 +12,11 @@ update (Trainer.update: loss, label smoothing, precision, clipping, optimiser, s
 the batches the loop takes, after a warm-up, and report the median of --windows windows of
 --steps updates each; a row is the config plus its own overrides (train.precision,
 train.fast_path=false for the decoder's step loop, train.loss_chunk=0 for whole logits).
-Decoding rows translate Multi30k test_2016_flickr. On a GPU (--device cuda) there are more rows:
-fp16 training and decoding, fp32 without TF32, and decoding batches sized for a GPU; --curve
-adds a training row at each token budget. FLOP/s come from torch's FLOP counter and
-are compared with the GEMM peak torch reaches here at the same dtype, measured in the same run.
+Decoding rows translate Multi30k test_2016_flickr, or its first --sentences for a quick look.
+On a GPU (--device cuda) there are more rows: fp16 training and decoding, fp32 without TF32,
+and decoding batches sized for a GPU; --curve adds a training row at each token budget. FLOP/s
+come from torch's FLOP counter and are compared with the GEMM peak torch reaches here at the
+same dtype, measured in the same run.
 
 --rounds N measures every row N times, all rows one after another in each round, and reports
 the medians; a ratio between two rows is then the median of the N ratios of the same round, so
@@ -144,6 +145,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--curve", default="", help="comma-separated token budgets: a training "
                         "row (fast path, --curve-precision) at each train.max_tokens")
     parser.add_argument("--curve-precision", default="fp32")
+    parser.add_argument("--sentences", type=int, default=0, help="decoding rows translate only "
+                        "the first N sentences of test_2016_flickr (0: all 1,000)")
     parser.add_argument("--json", default=None)
     return parser.parse_args()
 
@@ -162,6 +165,8 @@ def main() -> None:
     args = _arguments()
     if args.rounds < 1:
         sys.exit(f"error: --rounds {args.rounds}: a whole number of at least 1")
+    if args.sentences < 0:
+        sys.exit(f"error: --sentences {args.sentences}: 0 (all) or a positive number")
     _check(args.overrides, args.run)
     sections = set(args.sections.split(","))
     wanted = [w for w in args.rows.split(",") if w]
@@ -191,7 +196,8 @@ def main() -> None:
     if "decode" in sections:
         results["decode"] = in_rounds([
             (name, measure_decode, args.overrides, args.run, strategy, beam, precision, batch,
-             limit, args.threads, args.device)
+             min(filter(None, (limit, args.sentences)), default=None),
+             args.threads, args.device)
             for name, strategy, beam, precision, batch, limit in [
                 *ROWS_DECODE, *(ROWS_DECODE_GPU if gpu else [])]
             if keep(name) and not ((precision == "int8" and gpu)

@@ -15,11 +15,13 @@ def _number(value) -> bool:
 
 def median_of_rounds(rounds: list[dict]) -> dict:
     """One row's results from several rounds -> the median of each figure over the rounds that
-    did not fail (all failed: the first's note), every round's results kept under "rounds"."""
+    did not fail (all failed: the first's note; a figure every round agrees on, such as the
+    sentences translated, as it is), every round's results kept under "rounds"."""
     ok = [r for r in rounds if "skipped" not in r]
     if not ok:
         return rounds[0]
-    merged = {k: statistics.median(r[k] for r in ok) if _number(v) else v
+    merged = {k: statistics.median(r[k] for r in ok)
+              if _number(v) and any(r[k] != v for r in ok) else v
               for k, v in ok[0].items()}
     return {**merged, "rounds": rounds} if len(rounds) > 1 else merged
 

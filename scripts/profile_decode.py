@@ -4,7 +4,7 @@ scripts/profile_step.py).
 
     python scripts/profile_decode.py RUN_DIR [--strategy beam|greedy] [--beam 5]
                                      [--quantize none|int8] [--batch 64] [--threads 2]
-                                     [--rows 25]
+                                     [--sentences N] [--rows 25]
 
 Prints the sentences/s of the profiled translation (slower than an unprofiled one) and the table.
 """
@@ -24,6 +24,8 @@ def main() -> None:
     parser.add_argument("--quantize", choices=("none", "int8"), default="none")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--sentences", type=int, default=None,
+                        help="profile only the first N sentences of test_2016_flickr")
     parser.add_argument("--rows", type=int, default=25)
     args = parser.parse_args()
     from benchmark_rows import decoding_job
@@ -35,7 +37,7 @@ def main() -> None:
     precision = "int8" if args.quantize == "int8" else "fp32"
     try:
         loaded, decode, ids, _ = decoding_job([], args.run, args.strategy, beam, precision,
-                                              args.batch, None, args.threads, "cpu")
+                                              args.batch, args.sentences, args.threads, "cpu")
     except UserError as exc:
         sys.exit(f"error: {exc}")
     with profile() as prof:

@@ -96,6 +96,9 @@ class DataConfig:
     url: str = MULTI30K_URL
     cache_dir: str = "data"
     limit_train: int | None = number(None, lo=0)
+    # validation during training on the first N pairs of data.valid (seq2seq-evaluate and a
+    # study's scores after training take the whole split)
+    limit_valid: int | None = number(None, lo=0)
     # Filters on training pairs, counted in subword tokens.
     min_len: int = number(1, lo=0)
     max_len: int = number(100, lo=1)

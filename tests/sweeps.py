@@ -11,9 +11,10 @@ from pathlib import Path
 from conftest import MIRROR, REPO, run_module
 
 TINY_JOB = [
-    "model=tiny", "data.limit_train=600", "tokenizer.vocab_size=500", "train.max_tokens=700",
-    "train.progress=false", "train.max_epochs=0", "train.evaluate_after=true",
-    "decode.batch_size=500", "decode.max_len_a=1.0", "decode.max_len_b=5",
+    "model=tiny", "data.limit_train=600", "data.limit_valid=200", "tokenizer.vocab_size=500",
+    "train.max_tokens=700", "train.progress=false", "train.max_epochs=0",
+    "train.evaluate_after=true", "decode.batch_size=500", "decode.max_len_a=1.0",
+    "decode.max_len_b=5",
 ]
 
 

@@ -65,13 +65,14 @@ def test_run_overrides_that_cannot_apply_are_refused_in_one_line(trained_run, ov
 @pytest.mark.slow
 def test_a_run_prints_rows_with_the_applied_overrides(trained_run, tmp_path):
     proc = _benchmark(f"--run={trained_run}", "decode.max_len_b=7", "--sections", "train,decode",
-                      "--rows", "fp32 fast path,greedy fp32", "--windows", "1", "--steps", "1")
+                      "--rows", "fp32 fast path,greedy fp32", "--windows", "1", "--steps", "1",
+                      "--sentences", "100")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].endswith(f"overrides: decode.max_len_b=7; run: {trained_run}")
     row = next(line for line in lines if line.startswith("| train fp32 fast path |"))
     assert float(row.split("|")[2].replace(",", "")) > 0
-    greedy = next(line for line in lines if line.startswith("| greedy fp32 (1000 sentences) |"))
+    greedy = next(line for line in lines if line.startswith("| greedy fp32 (100 sentences) |"))
     assert 0 < float(greedy.split("|")[4]) < 100  # BLEU of the trained model
 
 
@@ -94,9 +95,11 @@ def test_rounds_give_medians_and_ratios_of_the_same_round():
     fast = [{"sent_s": 100.0, "bleu": 30.0, "precision": "fp32"},
             {"sent_s": 50.0, "bleu": 30.0, "precision": "fp32"},  # the machine slowed down
             {"sent_s": 90.0, "bleu": 30.0, "precision": "fp32"}]
-    slow = [{"sent_s": 40.0}, {"sent_s": 25.0}, {"skipped": "failed: OSError: x"}]
+    slow = [{"sent_s": 40.0, "sentences": 300}, {"sent_s": 25.0, "sentences": 300},
+            {"skipped": "failed: OSError: x"}]
     merged = median_of_rounds(fast)
     assert (merged["sent_s"], merged["bleu"], merged["precision"]) == (90.0, 30.0, "fp32")
+    assert repr(median_of_rounds(slow)["sentences"]) == "300"  # as counted, not 300.0
     assert merged["rounds"] == fast
     assert median_of_rounds(slow)["sent_s"] == 32.5  # the failed round left out
     assert median_of_rounds(slow[2:]) == slow[2]
@@ -113,20 +116,26 @@ def test_rounds_give_medians_and_ratios_of_the_same_round():
 @pytest.mark.slow
 def test_decoding_rows_in_rounds(trained_run):
     proc = _benchmark(f"--run={trained_run}", "--sections", "decode", "--rows",
-                      "greedy fp32,greedy int8", "--rounds", "2")
+                      "greedy fp32 128,greedy int8 128", "--rounds", "2", "--sentences", "100")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stderr.count("greedy int8 (") == 2 and proc.stderr.count("greedy fp32 (") == 2
+    int8, fp32 = "greedy int8 128-sentence batches", "greedy fp32 128-sentence batches"
+    assert proc.stderr.count(f"{int8} (") == 2 and proc.stderr.count(f"{fp32} (") == 2
+    assert proc.stderr.count(" s): sent_s ") == 4  # only the rows asked for
     assert "rows measured in 2 rounds" in proc.stdout
-    assert "greedy int8 / greedy fp32: " in proc.stdout
+    assert f"{int8} / {fp32}: " in proc.stdout
     assert "(median of 2 rounds' ratios)" in proc.stdout
-    refused = _benchmark("--rounds", "0")
-    assert refused.returncode != 0
-    assert refused.stderr == "error: --rounds 0: a whole number of at least 1\n"
+    assert f"| {int8} (100 sentences) |" in proc.stdout
+    for flag, value, accepted in [("--rounds", "0", "a whole number of at least 1"),
+                                  ("--sentences", "-1", "0 (all) or a positive number")]:
+        refused = _benchmark(flag, value)
+        assert refused.returncode != 0
+        assert refused.stderr == f"error: {flag} {value}: {accepted}\n"
 
 
 def test_profile_decode_prints_the_decodings_operators(trained_run):
     proc = subprocess.run([sys.executable, "scripts/profile_decode.py", str(trained_run),
-                           "--strategy", "greedy", "--quantize", "int8", "--rows", "5"],
+                           "--strategy", "greedy", "--quantize", "int8", "--rows", "5",
+                           "--sentences", "100"],
                           cwd=REPO, capture_output=True, text=True, timeout=600,
                           env={"SEQ2SEQ_DATA_MIRROR": str(MIRROR), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr

@@ -23,6 +23,7 @@ def test_prepare_writes_tokenizer_and_reports_time(tmp_path):
     tok = Tokenizer.load(tmp_path / "run" / "tokenizer")
     assert tok.src_vocab_size == 600 and tok.joint
     assert "tokenizer: trained" in proc.stderr
-    again = run_module("seq2seq.prepare", *args[1:], f"hydra.run.dir={tmp_path / 'run2'}")
-    assert "tokenizer: reusing" in again.stderr
+    again = run_module("seq2seq.prepare", *args[1:], f"hydra.run.dir={tmp_path / 'run2'}",
+                       "data.limit_valid=100")
+    assert "tokenizer: reusing" in again.stderr and "val: 100 pairs" in again.stderr
     assert (REPO / "scripts" / "prepare_multi30k.py").is_file()

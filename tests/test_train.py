@@ -110,6 +110,8 @@ def test_checkpoint_describes_itself(tmp_path):
         "step_00000003.pt",
     ]
     assert (run / "tokenizer" / "joint.model").is_file() and (run / "config.yaml").is_file()
+    # validated on data.limit_valid=200 of the 1,014 pairs of val
+    assert len((run / "valid_hypotheses.txt").read_text().splitlines()) == 200
 
 
 def test_nonfinite_losses_skip_then_abort(tmp_path, monkeypatch):

@@ -8,6 +8,7 @@ from seq2seq.cli import compose
 TINY = [
     "model=tiny",
     "data.limit_train=600",
+    "data.limit_valid=200",
     "tokenizer.vocab_size=500",
     "train.max_tokens=700",
     "train.log_every=1",

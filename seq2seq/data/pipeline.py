@@ -81,5 +81,6 @@ def prepare(
         max_ratio=data.max_ratio,
     )
     log.info("train %s: %s", data.train, stats.summary())
-    valid = encode_split(data.valid, *read_split_text(data, data.valid), tokenizer)
+    valid_text = read_split_text(data, data.valid, limit=data.limit_valid or None)
+    valid = encode_split(data.valid, *valid_text, tokenizer)
     return Prepared(tokenizer=tokenizer, train=train.subset(keep), valid=valid)
