@@ -11,7 +11,7 @@ from seq2seq.decoding.search import SearchSettings, greedy
 from seq2seq.model.seq2seq import Seq2Seq
 
 PAD, BOS, EOS, V = 0, 2, 3, 16
-STEPS = 450
+STEPS = 200  # at 5e-3 decayed linearly to 0: 0.992-1.000 over seeds 0-2, every setup
 
 
 def reversal_pairs(g: torch.Generator, n: int) -> tuple[list[list[int]], list[list[int]]]:
@@ -43,7 +43,8 @@ def test_attention_learns_to_reverse(attention):
     )
     torch.manual_seed(0)
     model = Seq2Seq(cfg, src_vocab=V, tgt_vocab=V, pad_id=PAD)
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / STEPS)
     g = torch.Generator().manual_seed(0)
     for _ in range(STEPS):
         src, tgt = reversal_pairs(g, 64)
@@ -54,7 +55,9 @@ def test_attention_learns_to_reverse(attention):
         )
         optimizer.zero_grad()
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
+        schedule.step()
     model.eval()
     src, tgt = reversal_pairs(torch.Generator().manual_seed(123), 200)
     b = collate(src, tgt, list(range(200)), pad_id=PAD, bos_id=BOS, eos_id=EOS)
