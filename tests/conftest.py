@@ -14,6 +14,20 @@ MIRROR = REPO.parent / "shared" / "data" / "multi30k"
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("SEQ2SEQ_DATA_MIRROR", str(MIRROR))
+    # one torch thread in this process and the commands it starts: the tests' tiny models run
+    # as fast on one thread, and pytest-xdist runs a worker on each core
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that read the 16-job sweep run on one pytest-xdist worker, which builds it once
+    (each worker has its own session fixtures)."""
+    for item in items:
+        if "grid_sweep" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("grid_sweep"))
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import time
 
 
@@ -12,6 +13,10 @@ class Terminal:
     def __init__(self, argv: list[str], env: dict[str, str], cwd: str) -> None:
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child: becomes the command
+            # Ctrl-C and Ctrl-\ act as at a person's shell, also when pytest runs in the
+            # background, whose commands inherit SIGINT ignored (and Python then keeps it so)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGQUIT, signal.SIG_DFL)
             os.chdir(cwd)
             os.execvpe(argv[0], argv, env)
         self.output = ""
