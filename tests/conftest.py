@@ -14,11 +14,10 @@ MIRROR = REPO.parent / "shared" / "data" / "multi30k"
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("SEQ2SEQ_DATA_MIRROR", str(MIRROR))
-    # one torch thread in this process and the commands it starts: the tests' tiny models run
-    # as fast on one thread, and pytest-xdist runs a worker on each core
+    # one torch thread in this process and the commands it starts (set before any test module
+    # imports torch): the tests' tiny models run as fast on one thread, and pytest-xdist runs a
+    # worker on each core
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 @pytest.hookimpl(tryfirst=True)
