@@ -75,3 +75,11 @@ def test_vocab_too_large_is_a_clear_error(tmp_path):
         train_or_reuse(
             TokenizerConfig(vocab_size=50000), ["ein kleiner Test"] * 50, ["a test"] * 50, tmp_path
         )
+
+
+def test_vocab_too_small_is_a_clear_error(tmp_path):
+    # e i n k l r T s t a and the word boundary, with pad, unk, bos and eos: 15 pieces at least
+    with pytest.raises(UserError, match=r"tokenizer.vocab_size=10: too small .* at least 15,"):
+        train_or_reuse(
+            TokenizerConfig(vocab_size=10), ["ein kleiner Test"] * 50, ["a test"] * 50, tmp_path
+        )

@@ -143,6 +143,13 @@ def _train_one(cfg: TokenizerConfig, lines: list[str]) -> bytes:
         )
     except RuntimeError as exc:
         message = str(exc)
+        needed = re.search(r"smaller than required_chars\. \d+ vs (\d+)", message)
+        if needed:
+            raise UserError(
+                f"tokenizer.vocab_size={cfg.vocab_size}: too small for the characters of this "
+                f"training text and the special tokens; use at least {needed.group(1)}, or a "
+                f"lower tokenizer.character_coverage (now {cfg.character_coverage})"
+            ) from exc
         limit = re.search(r"<= ?(\d+)", message)
         if "ocabulary size" in message:
             hint = f"at most {limit.group(1)}" if limit else "a smaller value"
