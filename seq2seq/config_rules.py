@@ -7,7 +7,7 @@ import dataclasses
 import typing
 from typing import Any
 
-from seq2seq.apps import TrainApp
+from seq2seq.apps import EvaluateApp, TrainApp
 from seq2seq.config import (
     MULTI30K_LANGS,
     DataConfig,
@@ -87,6 +87,9 @@ def validate(cfg: Any) -> None:
                     f"decode.{key}={getattr(cfg.decode, key)}: seq2seq-train validates in the "
                     f"training precision (train.precision); decode.{key} is for "
                     "seq2seq-evaluate, seq2seq-translate and seq2seq-serve")
+    if isinstance(cfg, EvaluateApp) and cfg.splits == []:
+        raise UserError("splits=[]: name at least one split, e.g. splits=[test_2016_flickr], or "
+                        "leave splits out to score the run's validation and test splits")
 
 
 def check_tokenizer(tok: TokenizerConfig) -> None:

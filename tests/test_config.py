@@ -126,6 +126,12 @@ def test_train_keys_it_would_ignore_are_refused(override, expected, tmp_path):
     assert compose("evaluate", ["decode.quantize=int8"]).decode.quantize == "int8"
 
 
+def test_evaluate_refuses_an_empty_list_of_splits():
+    with pytest.raises(UserError, match=r"^splits=\[\]: name at least one split"):
+        compose("evaluate", ["run_dir=x", "splits=[]"])
+    assert compose("evaluate", ["run_dir=x", "splits=[val]"]).splits == ["val"]
+
+
 @pytest.mark.parametrize("app", ["train", "evaluate", "distill"])
 def test_an_interpolation_of_the_wrong_type_is_one_line(app):
     """Found by the fuzz test: ${oc.env:HOME} for a float key failed inside OmegaConf."""
