@@ -54,6 +54,8 @@ def test_missing_input_file_is_one_line_error(trained_run, tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"error: input={tmp_path / 'x'}: file not found"
     assert not (tmp_path / "y").exists()
+    proc = run_module("seq2seq.translate", f"run_dir={trained_run}", f"input={tmp_path}")
+    assert (proc.returncode, proc.stderr) == (2, f"error: input={tmp_path}: a folder, not a file\n")
 
 
 @pytest.mark.slow

@@ -58,7 +58,8 @@ def translate_chunk(
 def _opened(input_path: str | None, output_path: str | None):
     """(binary input, text output); a named output file appears only once complete."""
     if input_path and not Path(input_path).is_file():
-        raise UserError(f"input={input_path}: file not found")
+        what = "a folder, not a file" if Path(input_path).is_dir() else "file not found"
+        raise UserError(f"input={input_path}: {what}")
     src = (
         (gzip.open if str(input_path).endswith(".gz") else open)(input_path, "rb")
         if input_path
