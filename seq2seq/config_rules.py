@@ -4,6 +4,7 @@ that tie fields together; a broken rule raises UserError naming the key, value a
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from typing import Any
 
@@ -26,6 +27,8 @@ def _check_field(key: str, value: Any, meta: Any) -> None:
         raise UserError(f"{key}={value!r}: accepted values are {', '.join(choices)}")
     if value is None or isinstance(value, bool) or not isinstance(value, int | float):
         return
+    if not math.isfinite(value):
+        raise UserError(f"{key}={value}: must be a finite number")
     lo, hi = meta.get("lo"), meta.get("hi")
     if lo is not None and value < lo:
         raise UserError(f"{key}={value}: must be >= {lo}")
@@ -196,9 +199,26 @@ def check_decode(decode: DecodeConfig) -> None:
         )
 
 
+# what a value made in code may be, by the declared type: an int stands for a float too
+_KINDS = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}
+
+
+def _check_kind(schema: type, key: str, value: Any, prefix: str) -> None:
+    """value (made in code, not parsed from a config) is of the kind key declares."""
+    declared = field_type(schema, key)
+    kinds = [k for k in typing.get_args(declared) or (declared,) if k is not type(None)]
+    if value is None and type(None) in typing.get_args(declared):
+        return
+    if not any(isinstance(value, bool) == (k is bool) and isinstance(value, _KINDS.get(k, object))
+               for k in kinds):
+        raise UserError(f"{prefix}{key}={value!r}: must be {accepted(schema, key)}")
+
+
 def check_decode_config(decode: DecodeConfig) -> None:
-    """Every decode field's range or choices, then check_decode (for decode settings made in
-    code: the Python API, the HTTP service)."""
+    """Every decode field's type, range or choices, then check_decode (for decode settings made
+    in code: the Python API, the HTTP service)."""
+    for f in dataclasses.fields(decode):
+        _check_kind(DecodeConfig, f.name, getattr(decode, f.name), "decode.")
     _walk(decode, "decode.")
     check_decode(decode)
 

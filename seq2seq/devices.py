@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 import torch
@@ -14,9 +15,12 @@ log = logging.getLogger(__name__)
 
 
 def pick_device(name: str, key: str) -> torch.device:
-    """auto -> cuda when available, else cpu; cuda without a GPU is a one-line error naming key."""
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"{key}=cuda: no CUDA device is available here; use auto or cpu")
+    """auto -> cuda when available, else cpu; cpu, cuda or cuda:N as named. Another name, or
+    cuda without a GPU, is a one-line error naming key."""
+    if not isinstance(name, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", name):
+        raise UserError(f"{key}={name!r}: accepted values are auto, cpu, cuda (or cuda:N)")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"{key}={name}: no CUDA device is available here; use auto or cpu")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)

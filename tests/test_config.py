@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import hydra
@@ -124,6 +125,17 @@ def test_train_keys_it_would_ignore_are_refused(override, expected, tmp_path):
     assert compose("train", ["train.schedule=linear", "train.warmup_steps=100",
                              "train.max_steps=500"]).train.warmup_steps == 100
     assert compose("evaluate", ["decode.quantize=int8"]).decode.quantize == "int8"
+
+
+@pytest.mark.parametrize("app, override", [("train", "train.lr=nan"),
+                                            ("evaluate", "decode.length_penalty=inf"),
+                                            ("train", "data.max_ratio=-inf")])
+def test_numbers_must_be_finite(app, override):
+    """nan passed every range check: train.lr=nan failed inside torch, with a traceback, and
+    decode.length_penalty=nan scored hypotheses of NaN scores."""
+    key, value = override.split("=")
+    with pytest.raises(UserError, match=f"^{re.escape(key)}={value}: must be a finite number$"):
+        compose(app, ["run_dir=x"] * (app != "train") + [override])
 
 
 def test_evaluate_refuses_an_empty_list_of_splits():

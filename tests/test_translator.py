@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import sys
 
 import pytest
@@ -63,15 +64,27 @@ def test_ensemble_precision_and_int8(trained_run, translator):
     ({"beam_size": 2, "n_best": 3}, "decode.n_best=3: must not exceed decode.beam_size=2"),
     ({"precision": "fp8"}, "precision='fp8': accepted values are fp32, bf16"),
     ({"which": "nope"}, "run directory without checkpoints/nope.pt"),
+    ({"batch_size": 0.5}, "decode.batch_size=0.5: must be a whole number"),
+    ({"beam_size": True}, "decode.beam_size=True: must be a whole number"),
+    ({"max_len_a": float("inf")}, "decode.max_len_a=inf: must be a finite number"),
+    ({"device": "tpu"}, "device='tpu': accepted values are auto, cpu, cuda (or cuda:N)"),
 ])
 def test_bad_settings_are_one_line_errors(trained_run, options, message):
-    with pytest.raises(UserError, match=message.replace("(", r"\(").replace("[", r"\[")):
-        Translator.load(trained_run, device="cpu", **options)
+    with pytest.raises(UserError, match=re.escape(message)):
+        Translator.load(trained_run, **{"device": "cpu", **options})
 
 
-def test_bad_per_call_settings_are_one_line_errors(translator):
-    with pytest.raises(UserError, match="decode.length_penalty=-1: must be >= 0.0"):
-        translator.translate(VAL[:1], length_penalty=-1)
+@pytest.mark.parametrize("texts, settings, message", [
+    (VAL[:1], {"length_penalty": -1}, "decode.length_penalty=-1: must be >= 0.0"),
+    (VAL[:1], {"length_penalty": "1"}, "decode.length_penalty='1': must be a number"),
+    (VAL[:1], {"beam_size": 2.5}, "decode.beam_size=2.5: must be a whole number"),
+    (None, {}, "translate takes a string or a list of strings; got None"),
+    ([VAL[0], 7], {}, "translate takes a string or a list of strings; got 7"),
+])
+def test_bad_per_call_settings_are_one_line_errors(translator, texts, settings, message):
+    with pytest.raises(UserError, match=f"^{re.escape(message)}$"):
+        translator.translate(texts, **settings)
+    assert translator.translate(tuple(VAL[:2]), length_penalty=1) == translator.translate(VAL[:2])
 
 
 class _Terminal(io.StringIO):

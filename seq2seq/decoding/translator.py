@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from seq2seq.config import DecodeConfig
 from seq2seq.config_rules import check_decode_config
 from seq2seq.decoding.loading import Loaded, open_model
 from seq2seq.decoding.search import Hypothesis
+from seq2seq.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,11 @@ class Translator:
         """Translations of texts (one string or a list). With n_best 1 and no attention: the
         best translation's text per sentence; with n_best > 1 or attention=True: per sentence
         its n-best Translation objects (text, score, subwords, attention weights)."""
-        lines = [texts] if isinstance(texts, str) else list(texts)
+        lines = list(texts) if isinstance(texts, Iterable) and not isinstance(texts, str) else [
+            texts]
+        for item in lines:
+            if not isinstance(item, str):
+                raise UserError(f"translate takes a string or a list of strings; got {item!r}")
         decode = decode_settings(self.decode, beam_size=beam_size, n_best=n_best,
                                  length_penalty=length_penalty)
         results = self.translate_lines(lines, decode=decode, attention=attention)
