@@ -85,7 +85,10 @@ def test_a_swept_key_that_names_the_job_folders_is_not_repeated(tmp_path):
 
 
 def test_bad_sweep_directories_get_one_line(tmp_path):
-    for target, says in ((tmp_path / "missing", "not a folder"), (tmp_path, "no jobs found")):
+    (tmp_path / "run" / ".hydra").mkdir(parents=True)  # what seq2seq-train without -m makes
+    (tmp_path / "run" / ".hydra" / "overrides.yaml").write_text("[]\n")
+    for target, says in ((tmp_path / "missing", "not a folder"), (tmp_path / "run" / ".hydra",
+                         "no jobs found"), (tmp_path / "run", "a single run, not a sweep")):
         proc = run_module("seq2seq.report", str(target))
         assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
         assert proc.stderr.startswith(f"error: {target}: {says}")

@@ -66,6 +66,10 @@ def collect(sweep: Path) -> list[dict[str, Any]]:
     sweep = Path(sweep)
     if not sweep.is_dir():
         raise UserError(f"{sweep}: not a folder; give the sweep directory (hydra.sweep.dir)")
+    if (sweep / ".hydra" / "overrides.yaml").is_file():  # a sweep's jobs are its subfolders
+        raise UserError(f"{sweep}: a single run, not a sweep; give the sweep directory of a "
+                        "seq2seq-train -m run (one run's scores: seq2seq-evaluate "
+                        f"run_dir={sweep})")
     jobs = sorted({p.parent.parent for p in sweep.glob("**/.hydra/overrides.yaml")},
                   key=lambda p: [int(s) if s.isdigit() else s for s in p.relative_to(sweep).parts])
     if not jobs:
