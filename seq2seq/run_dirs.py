@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from hydra._internal.utils import get_args_parser
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from seq2seq.errors import UserError
 
@@ -24,7 +24,25 @@ def claim(app: str, composed: DictConfig | None, argv: list[str]) -> Path | None
     run = Path(str(composed.hydra.run.dir))
     fresh = not run.exists()
     lock.hold(run)
+    if not fresh:
+        refuse_overwrite(run, OmegaConf.select(composed, "train.resume"))
     return run if fresh else None
+
+
+def refuse_overwrite(run: Path, resume: str | None) -> None:
+    """A training into a run directory that holds checkpoints must be resuming that run's own;
+    a new one would overwrite them."""
+    saved = sorted(p.name for p in (run / "checkpoints").glob("*.pt"))
+    if not saved:
+        return
+    if resume:
+        target = Path(resume).resolve()
+        if run.resolve() in (target, target.parent.parent):  # the run, or one of its checkpoints
+            return
+    raise UserError(
+        f"hydra.run.dir={run}: holds the checkpoints of a training already "
+        f"({', '.join(saved)}), which a new one would overwrite; continue it with "
+        f"train.resume={run}, or train into another hydra.run.dir (or remove this one)")
 
 
 def discard(run: Path | None) -> None:

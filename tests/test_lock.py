@@ -71,6 +71,13 @@ def test_a_second_training_into_a_run_in_use_is_refused_and_sigkill_frees_it(tmp
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
+    # a new training into the run it left is refused before anything there changes
+    saved = {p: p.read_bytes() for p in [*(run / ".hydra").iterdir(), *run.glob("*/*.pt")]}
+    again = run_module("seq2seq.train", *TINY, f"hydra.run.dir={run}", f"data.cache_dir={cache}")
+    assert again.returncode == 2 and again.stderr.count("\n") == 1, again.stderr
+    assert again.stderr.startswith(f"error: hydra.run.dir={run}: holds the checkpoints of a "
+                                   "training already (")
+    assert {p: p.read_bytes() for p in saved} == saved
     resumed = run_module("seq2seq.train", *TINY, f"hydra.run.dir={run}",
                          f"data.cache_dir={cache}", f"train.resume={run}", "train.max_steps=3")
     assert resumed.returncode == 0, resumed.stderr

@@ -179,6 +179,20 @@ def test_bad_resume_inputs(tmp_path):
         with pytest.raises(UserError) as err:
             run_training(cfg, tmp_path / "other", ov)
         assert message in str(err.value)
+    # a training into a run that holds checkpoints resumes that run or is refused: a new one, or
+    # one resuming another run, would overwrite them
+    second = _train(tmp_path, "second", "train.max_steps=1")
+    saved = (run / "checkpoints" / "last.pt").read_bytes()
+    for overrides in ([], [f"train.resume={second}"]):
+        cfg, ov = train_config(tmp_path, *overrides)
+        with pytest.raises(UserError, match=f"^hydra.run.dir={run}: holds the checkpoints of a "
+                           r"training already \(best.pt, last.pt\), which a new one would "
+                           f"overwrite; continue it with train.resume={run}, or"):
+            run_training(cfg, run, ov)
+    assert (run / "checkpoints" / "last.pt").read_bytes() == saved
+    cfg, ov = train_config(tmp_path, f"train.resume={run / 'checkpoints' / 'last.pt'}",
+                           "train.max_steps=2")
+    run_training(cfg, run, ov)  # its own checkpoint: resumed
 
 
 def test_missing_data_files(tmp_path):

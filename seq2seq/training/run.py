@@ -9,6 +9,7 @@ import torch
 from omegaconf import OmegaConf
 
 from seq2seq import checkpoint as ckpt
+from seq2seq import run_dirs
 from seq2seq.apps import TrainApp
 from seq2seq.config_rules import validate as validate_config
 from seq2seq.data.pipeline import prepare
@@ -86,6 +87,7 @@ def build_trainer(
     if ranks.main:
         _check_writable(run)
         lock.hold(run)
+        run_dirs.refuse_overwrite(run, cfg.train.resume)
     resumed = tokenizer = None
     if cfg.train.resume:
         path = ckpt.resolve(cfg.train.resume, "last")
