@@ -195,6 +195,16 @@ def test_bad_resume_inputs(tmp_path):
     run_training(cfg, run, ov)  # its own checkpoint: resumed
 
 
+def test_a_run_resumed_into_another_directory_has_the_best_it_resumed_with(tmp_path):
+    """Its best.pt came only with a better validation: `seq2seq-evaluate run_dir=BRANCH` found
+    no best.pt when none came."""
+    run = _train(tmp_path, "run", "train.max_steps=2")
+    cfg, ov = train_config(tmp_path, f"train.resume={run}", "train.max_steps=2")
+    run_training(cfg, tmp_path / "branch", ov)
+    best = (run / "checkpoints" / "best.pt").read_bytes()
+    assert (tmp_path / "branch" / "checkpoints" / "best.pt").read_bytes() == best
+
+
 def test_missing_data_files(tmp_path):
     cfg, ov = train_config(
         tmp_path,

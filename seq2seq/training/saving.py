@@ -90,6 +90,19 @@ class Checkpoints:
             for old in sorted(self.folder.glob("step_*.pt"))[: -self.keep_last]:
                 old.unlink()
 
+    def adopt_best(self, resumed: Path, saved_step: int) -> None:
+        """Resuming another run's checkpoint into this folder: take that run's best.pt too (a
+        link) when it is the one the resumed progress calls best (of saved_step), so that this
+        run has a best.pt before it validates better."""
+        best = ckpt.run_of(resumed) / ckpt.CHECKPOINT_DIR / "best.pt"
+        mine = self.folder / "best.pt"
+        if not self.ranks.main or mine.exists() or not best.is_file():
+            return
+        found = ckpt.load(best).training
+        if found and found["progress"]["step"] == saved_step:
+            self.prepare()
+            ckpt.link_atomic(best, mine)
+
     def restore(self, state: TrainingState, checkpoint: ckpt.Checkpoint) -> None:
         """Continue exactly where the checkpoint left off (same number of processes)."""
         path, training = checkpoint.path, checkpoint.training
