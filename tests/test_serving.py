@@ -119,6 +119,9 @@ def test_bodies_that_are_not_json_or_too_large(served):
     _refused(client.post("/v1/translate", content=b'{"text": [', headers=headers), 422, "body",
              "JSON")
     _refused(client.post("/v1/translate", content=b"\xff\xfe", headers=headers), 422, "body")
+    nan = b'{"text": ["x"], "length_penalty": NaN}'  # Python's json reads NaN
+    _refused(client.post("/v1/translate", content=nan, headers=headers), 422, "length_penalty",
+             "finite number")
     big = b'{"text": ["' + b"a" * 5000 + b'"]}'
     _refused(client.post("/v1/translate", content=big, headers=headers), 413, "body",
              "4,000 bytes", "serve.max_body_bytes")

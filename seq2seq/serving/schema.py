@@ -14,7 +14,8 @@ class TranslateRequest(BaseModel):
     text: list[str] = Field(description="sentences to translate; an empty string stays empty")
     beam_size: int | None = Field(None, ge=1, description="1: greedy; default: the server's")
     n_best: int | None = Field(None, ge=1, description="translations per sentence, <= beam_size")
-    length_penalty: float | None = Field(None, ge=0.0, le=10.0, description="GNMT alpha")
+    length_penalty: float | None = Field(None, ge=0.0, le=10.0, allow_inf_nan=False,
+                                         description="GNMT alpha")
     attention: bool = Field(False, description="also return subwords and attention weights")
 
 
