@@ -40,6 +40,8 @@ def test_too_few_checkpoints_is_an_error(tmp_path):
     (tmp_path / "checkpoints").mkdir()
     with pytest.raises(UserError, match="has 0 step_N.pt checkpoints, fewer than --last 2"):
         average_run(tmp_path, 2)
+    with pytest.raises(UserError, match="nowhere: no such run directory$"):
+        average_run(tmp_path / "nowhere", 2)
 
 
 def test_missing_average_says_how_to_make_it(tmp_path):

@@ -43,10 +43,13 @@ def average(paths: list[Path]) -> ckpt.Checkpoint:
 
 def average_run(run: Path, last_n: int, output: Path | None = None) -> Path:
     """Average the last_n numbered checkpoints of a run into output (checkpoints/averaged.pt)."""
+    if not run.is_dir():
+        raise UserError(f"{run}: no such run directory")
     paths = numbered(run)[-last_n:]
     if len(paths) < last_n:
         raise UserError(f"{run}: has {len(paths)} step_N.pt checkpoints, fewer than --last "
-                        f"{last_n}")
+                        f"{last_n} (a run keeps them with train.save_every=N, the last "
+                        "train.keep_last of them)")
     output = output or run / ckpt.CHECKPOINT_DIR / "averaged.pt"
     ckpt.save_atomic(average(paths), output)
     return output
