@@ -141,16 +141,19 @@ def _preflight(app: str, argv: list[str]) -> DictConfig | None:
         if not (o.is_sweep_override() or o.is_delete() or o.is_hydra_override()):
             config_rules.check_override_types(schema.APP_SCHEMAS[app], o.key_or_group, o.value(),
                                               o.input_line)
+    values = []
     if args.multirun:
-        # each job of a sweep is checked when it starts
+        # each job of a sweep is checked when it starts; here, that each value of a swept key
+        # is one the key takes (Hydra composes a job before it starts)
         overrides = [o.input_line for o in parsed if not o.is_sweep_override()]
+        values = _each_sweep_value(app, parsed)
     with hydra.initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        try:
-            cfg = hydra.compose(
-                config_name=args.config_name or app, overrides=overrides, return_hydra_config=True
-            )
-        except (HydraException, OmegaConfBaseException) as exc:
-            raise UserError(describe_config_error(exc, schema.APP_SCHEMAS[app])) from exc
+        for extra in [[line] for line in values] + [[]]:
+            try:
+                cfg = hydra.compose(config_name=args.config_name or app,
+                                    overrides=overrides + extra, return_hydra_config=True)
+            except (HydraException, OmegaConfBaseException) as exc:
+                raise UserError(describe_config_error(exc, schema.APP_SCHEMAS[app])) from exc
         one_run = cfg.hydra.output_subdir is not None and not args.multirun
         if one_run and not run_dirs.secondary_rank():
             run_dirs.check_writable(str(cfg.hydra.run.dir))
@@ -160,6 +163,24 @@ def _preflight(app: str, argv: list[str]) -> DictConfig | None:
 
 
 
+
+
+def _each_sweep_value(app: str, parsed: list) -> list[str]:
+    """key=value for each value of each choice or range sweep on the command line (a=1,2;
+    range(1,4)), each checked as a single override is; globs and intervals (which a sweeper
+    samples) are left out."""
+    from hydra.core.override_parser.types import Glob
+
+    lines = []
+    for o in parsed:
+        if (o.is_choice_sweep() and not isinstance(o.value(), Glob)) or o.is_range_sweep():
+            for value, text in zip(o.sweep_iterator(), o.sweep_string_iterator(), strict=True):
+                line = f"{o.get_key_element()}={text}"
+                if not o.is_hydra_override():
+                    config_rules.check_override_types(schema.APP_SCHEMAS[app], o.key_or_group,
+                                                      value, line)
+                lines.append(line)
+    return lines
 
 
 def _without_hydra(cfg: DictConfig) -> DictConfig:

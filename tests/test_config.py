@@ -10,6 +10,7 @@ import hydra
 import pytest
 from conftest import run_module
 
+from seq2seq import cli
 from seq2seq.apps import APP_SCHEMAS
 from seq2seq.cli import compose, config_dir, register_schemas, to_config
 from seq2seq.errors import UserError
@@ -136,6 +137,26 @@ def test_numbers_must_be_finite(app, override):
     key, value = override.split("=")
     with pytest.raises(UserError, match=f"^{re.escape(key)}={value}: must be a finite number$"):
         compose(app, ["run_dir=x"] * (app != "train") + [override])
+
+
+@pytest.mark.parametrize("sweep, message", [
+    ("model.encoder.gru.hidden_size=32,abc", "model.encoder.gru.hidden_size: Value 'abc' of type "
+     "'str' could not be converted to Integer"),
+    ("model=tiny,nope", "model=nope: no such config; available: bahdanau, cgru, default, tiny"),
+    ("model.encoder.gru.bidirectional=true,yes", "model.encoder.gru.bidirectional=yes: accepted "
+     "values are true, false"),
+    ("train.max_steps=range(-1,1)", None),  # a rule (>= 0) is checked when the job starts
+])
+def test_each_value_of_a_sweep_takes_the_keys_type(sweep, message):
+    """Hydra composes each job before the job's guard runs: a value of the wrong type ended the
+    sweep with Hydra's five-line error."""
+    register_schemas()
+    argv = ["-m", sweep, "train.lr=0.1,0.2"]
+    if message is None:
+        assert cli._preflight("train", argv).train.lr == 0.001  # the swept keys left out
+        return
+    with pytest.raises(UserError, match=f"^{re.escape(message)}$"):
+        cli._preflight("train", argv)
 
 
 def test_evaluate_refuses_an_empty_list_of_splits():
