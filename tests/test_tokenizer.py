@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 
 import pytest
@@ -83,3 +84,14 @@ def test_vocab_too_small_is_a_clear_error(tmp_path):
         train_or_reuse(
             TokenizerConfig(vocab_size=10), ["ein kleiner Test"] * 50, ["a test"] * 50, tmp_path
         )
+
+
+def test_a_cache_it_cannot_write_is_a_warning_not_a_claim(tmp_path, caplog):
+    (tmp_path / "cache").write_text("a file where the cache folder would go")
+    with caplog.at_level(logging.INFO, logger="seq2seq.data.tokenizer"):
+        tok = train_or_reuse(TokenizerConfig(vocab_size=18), ["ein kleiner Test"] * 50,
+                             ["a test"] * 50, tmp_path / "cache")
+    assert tok.encode_src(["ein Test"])
+    said = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert len(said) == 1 and said[0][0] == "WARNING", said
+    assert said[0][1].startswith("tokenizer: trained, but could not cache it in ")

@@ -201,6 +201,7 @@ def train_or_reuse(
     try:
         tokenizer.save(folder)
     except OSError as exc:
-        log.warning("tokenizer: could not cache in %s (%s)", folder, exc)
+        log.warning("tokenizer: trained, but could not cache it in %s (%s)", folder, exc)
+        return tokenizer
     log.info("tokenizer: trained %s", folder)
     return tokenizer
