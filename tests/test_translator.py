@@ -68,6 +68,7 @@ def test_ensemble_precision_and_int8(trained_run, translator):
     ({"beam_size": True}, "decode.beam_size=True: must be a whole number"),
     ({"max_len_a": float("inf")}, "decode.max_len_a=inf: must be a finite number"),
     ({"device": "tpu"}, "device='tpu': accepted values are auto, cpu, cuda (or cuda:N)"),
+    ({"max_src_len": 0.5}, "max_src_len=0.5: must be a whole number >= 1"),
 ])
 def test_bad_settings_are_one_line_errors(trained_run, options, message):
     with pytest.raises(UserError, match=re.escape(message)):

@@ -63,6 +63,8 @@ class Translator:
     def __init__(
         self, loaded: Loaded, decode: DecodeConfig, max_src_len: int | None = None
     ) -> None:
+        if max_src_len is not None and (type(max_src_len) is not int or max_src_len < 1):
+            raise UserError(f"max_src_len={max_src_len!r}: must be a whole number >= 1")
         self.loaded, self.tokenizer, self.decode = loaded, loaded.tokenizer, decode
         # longest source in subwords (default: the run's data.max_len)
         self.max_src_len = max_src_len or loaded.config["data"]["max_len"]
