@@ -130,3 +130,19 @@ def test_a_job_with_a_last_checkpoint_resumes_from_it(tmp_path):
 
     assert sweep_job(cfg, tmp_path, OVERRIDES, task) == 3.0
     assert seen == [str(tmp_path)]
+
+
+@pytest.mark.parametrize("status", ["stopped", "failed"])
+def test_an_unfinished_job_of_another_sweep_is_not_resumed(tmp_path, status):
+    """Only a done job's overrides were compared: a stopped one of another sweep in the same
+    folder was resumed with this sweep's overrides merged into its saved config."""
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "last.pt").write_bytes(b"")
+    earlier = {"status": status, "overrides": {"model.encoder.gru.hidden_size": "16"}}
+    results.write(tmp_path, earlier)
+
+    def must_not_run():
+        raise AssertionError("another sweep's job was resumed")
+
+    assert math.isnan(sweep_job(_cfg(), tmp_path, OVERRIDES, must_not_run))
+    assert result(tmp_path) == earlier

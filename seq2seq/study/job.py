@@ -99,11 +99,12 @@ def sweep_job(cfg: DictConfig, run: Path, overrides: list[str],
     resumed if it has a last checkpoint, recorded as failed with a one-line reason if it
     fails; returns its objective. A job stopped by a signal ends the sweep."""
     earlier = results.read(run)
+    if earlier and earlier.get("overrides") != results.parse_overrides(overrides):
+        # done, stopped or failed: another sweep's job, not to be skipped, resumed or retried
+        log.error("%s holds another job (%s); start the sweep into a new hydra.sweep.dir",
+                  run, earlier.get("overrides"))
+        return math.nan
     if earlier and earlier.get("status") == results.DONE:
-        if earlier.get("overrides") != results.parse_overrides(overrides):
-            log.error("%s holds another job (%s); start the sweep into a new hydra.sweep.dir",
-                      run, earlier.get("overrides"))
-            return math.nan
         log.info("job %s: done before (its result.json); skipped", run)
         return objective(earlier)
     config = results.job_config(cfg)
