@@ -18,6 +18,8 @@ def test_plain_and_gzip_read_the_same(tmp_path):
         f.write(text)
     assert read_lines(tmp_path / "a.de") == ["ein Hund", "zwei Katzen", "", "drei"]
     assert read_lines(tmp_path / "b.de.gz") == read_lines(tmp_path / "a.de")
+    (tmp_path / "bom.de").write_text(text, encoding="utf-8-sig")  # a byte-order mark first
+    assert read_lines(tmp_path / "bom.de") == read_lines(tmp_path / "a.de")
 
 
 def test_misaligned_files_name_both_files_and_counts(tmp_path):

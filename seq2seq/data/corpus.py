@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import logging
 from collections import Counter
@@ -35,6 +36,7 @@ def read_lines(path: Path) -> list[str]:
         raise UserError(f"{path}: cannot read ({exc})") from exc
     if not raw:
         raise UserError(f"{path}: file is empty")
+    raw = raw.removeprefix(codecs.BOM_UTF8)  # as some editors on Windows begin UTF-8 files
     rows = raw.split(b"\n")
     if rows[-1] == b"":
         rows.pop()
