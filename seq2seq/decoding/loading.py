@@ -25,6 +25,7 @@ from seq2seq.decoding.translation import settings_from, translate_ids
 from seq2seq.devices import pick_device, pick_precision
 from seq2seq.errors import UserError
 from seq2seq.model.ensemble import Decodable, Ensemble
+from seq2seq.model.gru import ONE_LAYER_DROPOUT
 from seq2seq.overrides import explicit_values, model_for_checkpoint
 from seq2seq.precision import LOW, autocast, timed
 
@@ -78,6 +79,7 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="torch.ao.quantization is deprecated")
         warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*deprecated")
+        warnings.filterwarnings("ignore", message=ONE_LAYER_DROPOUT)
         return quantize_dynamic(model, {torch.nn.GRU, torch.nn.Linear}, dtype=torch.qint8)
 
 

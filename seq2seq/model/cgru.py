@@ -10,19 +10,17 @@ decoder always runs its step loop (no fast path).
 
 from __future__ import annotations
 
-import dataclasses
-
 import torch
-from torch import nn
 
 from seq2seq.config import ModelConfig
 from seq2seq.model.decoder import Decoder, DecoderState, Memory
+from seq2seq.model.gru import build_gru
 
 
 class ConditionalDecoder(Decoder):
     def __init__(self, cfg: ModelConfig, vocab_size: int, pad_id: int, memory_size: int) -> None:
         super().__init__(cfg, vocab_size, pad_id, memory_size)
-        self.gru2 = nn.GRU(**dataclasses.asdict(cfg.decoder.gru2))
+        self.gru2 = build_gru(cfg.decoder.gru2)
 
     @property
     def fast_path(self) -> bool:

@@ -11,7 +11,6 @@ step's attention, so the decoder nn.GRU runs once over all T positions (the fast
 
 from __future__ import annotations
 
-import dataclasses
 from typing import NamedTuple
 
 import torch
@@ -19,6 +18,7 @@ from torch import nn
 
 from seq2seq.config import ModelConfig
 from seq2seq.model.attention import Attended, build_attention
+from seq2seq.model.gru import build_gru
 from seq2seq.model.widths import decoder_embedding_size
 from seq2seq.model.word_dropout import WordDropout
 
@@ -64,7 +64,7 @@ class Decoder(nn.Module):
         self.embed = nn.Embedding(vocab_size, decoder_embedding_size(cfg), padding_idx=pad_id)
         self.word_dropout = WordDropout(dec.word_dropout)
         self.embed_dropout = nn.Dropout(dec.embed_dropout)
-        self.gru = nn.GRU(**dataclasses.asdict(dec.gru))
+        self.gru = build_gru(dec.gru)
         self.attention = build_attention(dec.attention, hidden, memory_size)
         self.combine = nn.Linear(hidden + memory_size, hidden)
         self.output_dropout = nn.Dropout(dec.output_dropout)

@@ -16,6 +16,7 @@ from seq2seq.data.pipeline import prepare
 from seq2seq.data.tokenizer import model_settings
 from seq2seq.devices import pick_device, use_tf32
 from seq2seq.errors import UserError
+from seq2seq.model.gru import idle_dropout
 from seq2seq.overrides import architecture_differences, merge_explicit, typed
 from seq2seq.training import distributed, lock, rng
 from seq2seq.training.loop import Trainer
@@ -116,6 +117,9 @@ def build_trainer(
              f"{sum(p.numel() for p in model.parameters()):,}", len(data.train), device,
              torch.get_num_threads(), trainer.precision, ranks.world,
              "es" if ranks.active else "")
+    if ranks.main:
+        for line in idle_dropout(cfg.model):
+            log.warning(line)
     if resumed is not None:
         trainer.restore(resumed)
     return trainer
