@@ -159,6 +159,22 @@ def test_each_value_of_a_sweep_takes_the_keys_type(sweep, message):
         cli._preflight("train", argv)
 
 
+def test_help_lists_the_groups_and_the_config_without_copying_the_configs():
+    proc = run_module("seq2seq.train", "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert "model: bahdanau, cgru, default, tiny\n" in proc.stdout
+    assert "== Config ==" in proc.stdout and "  bidirectional: true\n" in proc.stdout
+    from hydra._internal.config_repository import CachingConfigRepository
+
+    before = CachingConfigRepository.__init__
+    try:
+        cli._share_config_repository()
+        delegate = object()
+        assert CachingConfigRepository(delegate).delegate is delegate
+    finally:
+        CachingConfigRepository.__init__ = before
+
+
 def test_evaluate_refuses_an_empty_list_of_splits():
     with pytest.raises(UserError, match=r"^splits=\[\]: name at least one split"):
         compose("evaluate", ["run_dir=x", "splits=[]"])
