@@ -30,6 +30,7 @@ from seq2seq.errors import UserError
 
 T = TypeVar("T")
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C ended
 
 
 def config_dir() -> Path:
@@ -52,6 +53,15 @@ def fail(message: str) -> None:
     sys.stderr.write(f"error: {' '.join(str(message).split())}\n")
     sys.stderr.flush()
     sys.exit(EXIT_USER_ERROR)
+
+
+def _interrupted(created: Path | None) -> None:
+    """End a command that Ctrl-C stopped outside training's own handling (loading data,
+    training the tokenizer, evaluating): one line, status 130, and no run directory left that
+    this command created and saved nothing in."""
+    run_dirs.discard(created)
+    sys.stderr.write("stopped by Ctrl-C\n")
+    sys.exit(EXIT_INTERRUPTED)
 
 
 def _accepted_keys(object_type: Any) -> str:
@@ -238,13 +248,7 @@ def hydra_app(app: str, guard: Callable | None = None) -> Callable[[Callable[[An
     register_schemas()
 
     def decorate(task: Callable[[Any], T]) -> Callable[[], None]:
-        @functools.wraps(task)
-        def main() -> None:
-            try:
-                composed = _preflight(app, sys.argv[1:])
-                created = run_dirs.claim(app, composed, sys.argv[1:])
-            except UserError as exc:
-                fail(str(exc))
+        def run_checked(composed: DictConfig | None, created: Path | None) -> None:
             if composed is not None and run_dirs.secondary_rank():
                 # the same config as rank 0, without Hydra's run directory, logs or files
                 HydraConfig.instance().set_config(composed)
@@ -265,6 +269,19 @@ def hydra_app(app: str, guard: Callable | None = None) -> Callable[[Callable[[An
                     fail(str(exc))
 
             hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=app)(run)()
+
+        @functools.wraps(task)
+        def main() -> None:
+            created = None
+            try:
+                try:
+                    composed = _preflight(app, sys.argv[1:])
+                    created = run_dirs.claim(app, composed, sys.argv[1:])
+                except UserError as exc:
+                    fail(str(exc))
+                run_checked(composed, created)
+            except KeyboardInterrupt:  # training saves on Ctrl-C itself; this is before or after
+                _interrupted(created)
 
         return main
 
