@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 
-from conftest import REPO, run_module
+import pytest
+from conftest import MIRROR, REPO, run_module
 
+from seq2seq.config import DataConfig, TokenizerConfig
+from seq2seq.data.pipeline import prepare
 from seq2seq.data.tokenizer import Tokenizer
+from seq2seq.errors import UserError
 
 
 def test_prepare_writes_tokenizer_and_reports_time(tmp_path):
@@ -27,3 +31,11 @@ def test_prepare_writes_tokenizer_and_reports_time(tmp_path):
                        "data.limit_valid=100")
     assert "tokenizer: reusing" in again.stderr and "val: 100 pairs" in again.stderr
     assert (REPO / "scripts" / "prepare_multi30k.py").is_file()
+
+
+def test_filters_that_leave_no_training_pair_are_one_line(tmp_path):
+    """Training ran its 30 epochs over no pairs and finished at step 0."""
+    data = DataConfig(mirror=str(MIRROR), cache_dir=str(tmp_path), limit_train=300, max_len=1)
+    with pytest.raises(UserError, match=r"^data.train=train: no pair is left to train on \(kept 0 "
+                       r"pairs; dropped: 300 longer than 1\); loosen data.min_len, data.max_len"):
+        prepare(data, TokenizerConfig(vocab_size=300))

@@ -9,6 +9,7 @@ from pathlib import Path
 from seq2seq.config import DataConfig, TokenizerConfig
 from seq2seq.data.corpus import filter_pairs, read_parallel, split_files
 from seq2seq.data.tokenizer import Tokenizer, train_or_reuse
+from seq2seq.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,9 @@ def prepare(
         max_ratio=data.max_ratio,
     )
     log.info("train %s: %s", data.train, stats.summary())
+    if not keep:
+        raise UserError(f"data.train={data.train}: no pair is left to train on ({stats.summary()});"
+                        " loosen data.min_len, data.max_len or data.max_ratio")
     valid_text = read_split_text(data, data.valid, limit=data.limit_valid or None)
     valid = encode_split(data.valid, *valid_text, tokenizer)
     return Prepared(tokenizer=tokenizer, train=train.subset(keep), valid=valid)
