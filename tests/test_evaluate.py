@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import re
@@ -16,8 +17,9 @@ from conftest import MIRROR, run_module
 
 from seq2seq import checkpoint as ckpt
 from seq2seq.apps import EvaluateApp
-from seq2seq.config import DecodeConfig
-from seq2seq.evaluation.splits import decode_tag, ensemble_name
+from seq2seq.config import DataConfig, DecodeConfig
+from seq2seq.errors import UserError
+from seq2seq.evaluation.splits import decode_tag, ensemble_name, run_data_config
 
 
 def _evaluate(*args: str):
@@ -276,3 +278,24 @@ def test_a_run_directory_it_cannot_write_is_one_line(trained_run, tmp_path, gree
     ok = _evaluate(f"run_dir={run}", "decode=greedy", "splits=[val]",
                    f"output_dir={tmp_path / 'elsewhere'}")
     assert ok.returncode == 0 and (tmp_path / "elsewhere" / "val.hyp").is_file()
+
+
+def test_data_of_another_language_pair_is_refused():
+    """A de-en model evaluated with data.src_lang=en data.tgt_lang=de scored its output against
+    German and replaced the de-en scores in results.json."""
+    saved = {"data": dataclasses.asdict(DataConfig())}  # Multi30k de -> en
+    for langs, message in ((["en", "de"], "the model translates de into en"),
+                           (["fr", "en"], "the model translates de into en"), (["de", "en"], None)):
+        overrides = [f"data.src_lang={langs[0]}", f"data.tgt_lang={langs[1]}"]
+        cfg = EvaluateApp(run_dir="x", data=DataConfig(src_lang=langs[0], tgt_lang=langs[1]))
+        if message is None:
+            assert run_data_config(saved, cfg, overrides).src_lang == "de"
+            continue
+        with pytest.raises(UserError, match=f"^{overrides[0]} {overrides[1]}: {message}$"):
+            run_data_config(saved, cfg, overrides)
+    # files may name their sides freely: a model trained on corpus.src/.tgt scores Multi30k de-en
+    files = {"data": dataclasses.asdict(DataConfig(corpus="files", src_lang="src",
+                                                   tgt_lang="tgt"))}
+    cfg = EvaluateApp(run_dir="x", data=DataConfig(corpus="multi30k"))
+    overrides = ["data.corpus=multi30k", "data.src_lang=de", "data.tgt_lang=en"]
+    assert run_data_config(files, cfg, overrides).src_lang == "de"

@@ -43,7 +43,14 @@ def decode_tag(cfg: EvaluateApp, precision: str = "fp32") -> str:
 def run_data_config(saved: dict, cfg: EvaluateApp, overrides: list[str]) -> DataConfig:
     """The run's data config with this command line's data.* overrides."""
     merged = merge_explicit({"data": saved["data"]}, cfg, overrides, ("data",))
-    return typed(DataConfig, merged["data"], "data")
+    data = typed(DataConfig, merged["data"], "data")
+    run = typed(DataConfig, saved["data"], "data")
+    pair, trained = (data.src_lang, data.tgt_lang), (run.src_lang, run.tgt_lang)
+    # Multi30k's language codes mean the languages; a corpus of files may name its sides freely
+    if pair != trained and (pair == trained[::-1] or data.corpus == run.corpus == "multi30k"):
+        raise UserError(f"data.src_lang={data.src_lang} data.tgt_lang={data.tgt_lang}: the model "
+                        f"translates {run.src_lang} into {run.tgt_lang}")
+    return data
 
 
 def _unwritable(folder: Path, exc: OSError) -> UserError:
