@@ -143,8 +143,8 @@ class Translator:
         """Translations of texts (one string or a list). With n_best 1 and no attention: the
         best translation's text per sentence; with n_best > 1 or attention=True: per sentence
         its n-best Translation objects (text, score, subwords, attention weights)."""
-        lines = list(texts) if isinstance(texts, Iterable) and not isinstance(texts, str) else [
-            texts]
+        one = isinstance(texts, str) or not isinstance(texts, Iterable)
+        lines = [texts] if one else list(texts)
         for item in lines:
             if not isinstance(item, str):
                 raise UserError(f"translate takes a string or a list of strings; got {item!r}")
