@@ -153,19 +153,29 @@ def _preflight(app: str, argv: list[str]) -> DictConfig | None:
         if not (o.is_sweep_override() or o.is_delete() or o.is_hydra_override()):
             config_rules.check_override_types(schema.APP_SCHEMAS[app], o.key_or_group, o.value(),
                                               o.input_line)
-    values = []
-    if args.multirun:
-        # each job of a sweep is checked when it starts; here, that each value of a swept key
-        # is one the key takes (Hydra composes a job before it starts)
+    if args.multirun:  # each job of a sweep is checked when it starts
         overrides = [o.input_line for o in parsed if not o.is_sweep_override()]
-        values = _each_sweep_value(app, parsed)
+
+    def compose(lines: list[str]) -> DictConfig:
+        try:
+            return hydra.compose(config_name=args.config_name or app, overrides=lines,
+                                 return_hydra_config=True)
+        except (HydraException, OmegaConfBaseException) as exc:
+            raise UserError(describe_config_error(exc, schema.APP_SCHEMAS[app])) from exc
+
     with hydra.initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        for extra in [[line] for line in values] + [[]]:
+        cfg = compose(overrides)
+        if args.multirun:
+            # but Hydra composes a job before it starts: here, that each value of a swept key
+            # (on the command line or in hydra.sweeper.params) is one the key takes
+            params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
             try:
-                cfg = hydra.compose(config_name=args.config_name or app,
-                                    overrides=overrides + extra, return_hydra_config=True)
-            except (HydraException, OmegaConfBaseException) as exc:
-                raise UserError(describe_config_error(exc, schema.APP_SCHEMAS[app])) from exc
+                swept = parsed + OverridesParser.create().parse_overrides(
+                    [f"{key}={value}" for key, value in params.items()])
+            except HydraException as exc:
+                raise UserError(f"hydra.sweeper.params: {describe_config_error(exc)}") from exc
+            for line in _each_sweep_value(app, swept):
+                compose(overrides + [line])
         one_run = cfg.hydra.output_subdir is not None and not args.multirun
         if one_run and not run_dirs.secondary_rank():
             run_dirs.check_writable(str(cfg.hydra.run.dir))

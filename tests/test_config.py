@@ -159,6 +159,16 @@ def test_each_value_of_a_sweep_takes_the_keys_type(sweep, message):
         cli._preflight("train", argv)
 
 
+@pytest.mark.parametrize("study", ["gru_ablation", "gru_search", "quality_candidates"])
+def test_the_values_a_study_config_sweeps_are_checked_before_it_starts(study):
+    register_schemas()
+    assert cli._preflight("train", ["-m", f"study={study}"]) is not None
+    if study == "gru_search":  # the Optuna sweeper's choices
+        bad = "hydra.sweeper.params={model.encoder.gru.num_layers:'choice(1,abc)'}"
+        with pytest.raises(UserError, match="^model.encoder.gru.num_layers: Value 'abc' of type"):
+            cli._preflight("train", ["-m", f"study={study}", bad])
+
+
 def test_help_lists_the_groups_and_the_config_without_copying_the_configs():
     proc = run_module("seq2seq.train", "--help")
     assert proc.returncode == 0, proc.stderr
