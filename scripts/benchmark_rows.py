@@ -18,7 +18,7 @@ def config(overrides: list[str], run: str | None):
     """The train config of these overrides; with run, that run's saved config changed by them
     (weight-shaping changes are refused with a one-line UserError)."""
     from seq2seq import checkpoint as ckpt
-    from seq2seq.cli import compose
+    from seq2seq.composition import compose
     from seq2seq.training.run import resumed_config
 
     cfg = compose("train", overrides)

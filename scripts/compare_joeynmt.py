@@ -97,7 +97,7 @@ model:
 def _write_joey_data(folder: Path, pairs: int) -> tuple[Path, int]:
     """Our de-en training pairs (the first `pairs`), val, the tokenizer's vocabulary as Joey NMT
     reads it; returns the sentencepiece model and our batch size in tokens."""
-    from seq2seq.cli import compose
+    from seq2seq.composition import compose
     from seq2seq.data.pipeline import prepare, read_split_text
 
     cfg = compose("train", OURS)

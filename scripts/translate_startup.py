@@ -24,7 +24,7 @@ from pathlib import Path
 def default_run(folder: Path) -> Path:
     """A run directory holding the default model's untrained last.pt and best.pt, as
     seq2seq-train writes them before its first step."""
-    from seq2seq.cli import compose
+    from seq2seq.composition import compose
     from seq2seq.training.distributed import Ranks
     from seq2seq.training.run import build_trainer
 

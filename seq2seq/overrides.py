@@ -94,7 +94,7 @@ def architecture_differences(saved: ModelConfig, wanted: ModelConfig) -> list[st
 
 def typed(section_cls: type, values: dict, prefix: str) -> Any:
     """values checked against section_cls; a mismatch names the key under prefix."""
-    from seq2seq.cli import describe_config_error
+    from seq2seq.composition import describe_config_error
 
     try:
         return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(section_cls), values))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from seq2seq.cli import compose
+from seq2seq.composition import compose
 from seq2seq.config import ModelConfig
 from seq2seq.model.seq2seq import Seq2Seq
 

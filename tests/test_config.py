@@ -10,9 +10,9 @@ import hydra
 import pytest
 from conftest import run_module
 
-from seq2seq import cli
+from seq2seq import composition
 from seq2seq.apps import APP_SCHEMAS
-from seq2seq.cli import compose, config_dir, register_schemas, to_config
+from seq2seq.composition import compose, config_dir, register_schemas, to_config
 from seq2seq.errors import UserError
 
 # every console script with a Hydra config joins these lists as it arrives
@@ -153,20 +153,20 @@ def test_each_value_of_a_sweep_takes_the_keys_type(sweep, message):
     register_schemas()
     argv = ["-m", sweep, "train.lr=0.1,0.2"]
     if message is None:
-        assert cli._preflight("train", argv).train.lr == 0.001  # the swept keys left out
+        assert composition.preflight("train", argv).train.lr == 0.001  # the swept keys left out
         return
     with pytest.raises(UserError, match=f"^{re.escape(message)}$"):
-        cli._preflight("train", argv)
+        composition.preflight("train", argv)
 
 
 @pytest.mark.parametrize("study", ["gru_ablation", "gru_search", "quality_candidates"])
 def test_the_values_a_study_config_sweeps_are_checked_before_it_starts(study):
     register_schemas()
-    assert cli._preflight("train", ["-m", f"study={study}"]) is not None
+    assert composition.preflight("train", ["-m", f"study={study}"]) is not None
     if study == "gru_search":  # the Optuna sweeper's choices
         bad = "hydra.sweeper.params={model.encoder.gru.num_layers:'choice(1,abc)'}"
         with pytest.raises(UserError, match="^model.encoder.gru.num_layers: Value 'abc' of type"):
-            cli._preflight("train", ["-m", f"study={study}", bad])
+            composition.preflight("train", ["-m", f"study={study}", bad])
 
 
 def test_help_lists_the_groups_and_the_config_without_copying_the_configs():
@@ -178,7 +178,7 @@ def test_help_lists_the_groups_and_the_config_without_copying_the_configs():
 
     before = CachingConfigRepository.__init__
     try:
-        cli._share_config_repository()
+        composition.share_config_repository()
         delegate = object()
         assert CachingConfigRepository(delegate).delegate is delegate
     finally:

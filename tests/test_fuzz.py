@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seq2seq import cli
+from seq2seq import composition
 from seq2seq.apps import APP_SCHEMAS
 from seq2seq.data.corpus import SplitFiles, read_parallel
 from seq2seq.decoding.translator import Translator
@@ -51,9 +51,10 @@ VALUES = st.one_of(
 def test_any_value_for_any_config_key_is_accepted_or_one_line(entry, value):
     app, key = entry
     try:
-        cfg = cli._preflight(app, [f"{key}={value}", "hydra.run.dir=/tmp/seq2seq-fuzz-unused"])
+        cfg = composition.preflight(app, [f"{key}={value}",
+                                          "hydra.run.dir=/tmp/seq2seq-fuzz-unused"])
         if cfg is not None:
-            cli.to_config(cli._without_hydra(cfg), app)
+            composition.to_config(composition.without_hydra(cfg), app)
     except UserError as exc:
         message = str(exc)
         assert message and "\n" not in message and "Traceback" not in message

@@ -14,7 +14,7 @@ import pytest
 from omegaconf import OmegaConf
 from sweeps import result, run_sweep
 
-from seq2seq.cli import compose, config_dir, register_schemas
+from seq2seq.composition import compose, config_dir, register_schemas
 from seq2seq.errors import UserError
 
 _STAMP = re.compile(r"^\[(\S+ \S+)\]")

@@ -11,7 +11,7 @@ import zipfile
 import pytest
 from conftest import REPO
 
-from seq2seq.cli import config_dir
+from seq2seq.composition import config_dir
 
 
 @pytest.mark.slow
@@ -51,7 +51,7 @@ def test_wheel_carries_configs_and_installed_copy_composes(tmp_path):
         [
             sys.executable,
             "-c",
-            "import seq2seq.cli as c, runpy, sys; print(c.config_dir()); "
+            "import seq2seq.composition as c, runpy, sys; print(c.config_dir()); "
             "sys.argv = ['prepare', '--cfg', 'job', 'tokenizer.vocab_size=1234']; "
             "runpy.run_module('seq2seq.prepare', run_name='__main__')",
         ],

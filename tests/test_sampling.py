@@ -8,7 +8,7 @@ import torch
 from training import train_config
 
 from seq2seq import checkpoint as ckpt
-from seq2seq.cli import compose
+from seq2seq.composition import compose
 from seq2seq.config import TokenizerConfig
 from seq2seq.data.corpus import read_lines
 from seq2seq.data.pipeline import encode_split

@@ -11,7 +11,7 @@ import pytest
 from conftest import MIRROR, run_module
 from fastapi.testclient import TestClient
 
-from seq2seq.cli import compose
+from seq2seq.composition import compose
 from seq2seq.data.multi30k import sha256_of
 from seq2seq.decoding.loading import open_configured
 from seq2seq.decoding.translator import Translator

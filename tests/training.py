@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from seq2seq.apps import TrainApp
-from seq2seq.cli import compose
+from seq2seq.composition import compose
 
 TINY = [
     "model=tiny",

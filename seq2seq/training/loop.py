@@ -66,7 +66,6 @@ class Trainer:
 
     def restore(self, checkpoint: ckpt.Checkpoint) -> None:
         self.checkpoints.restore(self.state, checkpoint)
-        self.checkpoints.adopt_best(checkpoint.path, self.progress.saved_step)
         self.started, self.seconds_before = time.monotonic(), self.progress.seconds
         if self.metrics:
             self.metrics.truncate_after(self.progress.step)

@@ -124,3 +124,4 @@ class Checkpoints:
         if p.saved_bleu < p.best_bleu:  # a checkpoint from before saved_bleu existed
             p.saved_bleu, p.saved_step = p.best_bleu, p.best_step
         rng.restore(saved[self.ranks.rank])
+        self.adopt_best(path, p.saved_step)
