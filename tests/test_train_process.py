@@ -28,6 +28,9 @@ def _start(run, cache, *extra: str) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "SEQ2SEQ_DATA_MIRROR": str(MIRROR)},
+        # Ctrl-C acts as at a person's shell: a command started in the background inherits
+        # SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
@@ -71,13 +74,7 @@ def test_sigterm_saves_and_names_resume_command(tmp_path):
 def test_ctrl_c_before_the_first_checkpoint_is_one_line_and_leaves_no_run(tmp_path):
     """It was a KeyboardInterrupt traceback, leaving a run directory with nothing saved."""
     run = tmp_path / "run"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "seq2seq.train", *TINY, f"hydra.run.dir={run}",
-         f"data.cache_dir={tmp_path / 'cache'}"],
-        cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env={**os.environ, "SEQ2SEQ_DATA_MIRROR": str(MIRROR)},
-        # a command started in the background inherits SIGINT ignored; a terminal's would not
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = _start(run, tmp_path / "cache")
     assert _wait_for(run.exists, every=0.01)  # claimed: Hydra and torch still to start
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
