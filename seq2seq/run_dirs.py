@@ -32,7 +32,7 @@ def claim(app: str, composed: DictConfig | None, argv: list[str]) -> Path | None
 def refuse_overwrite(run: Path, resume: str | None) -> None:
     """A training into a run directory that holds checkpoints must be resuming that run's own;
     a new one would overwrite them."""
-    saved = sorted(p.name for p in (run / "checkpoints").glob("*.pt"))
+    saved = _checkpoints(run)
     if not saved:
         return
     if resume:
@@ -47,8 +47,13 @@ def refuse_overwrite(run: Path, resume: str | None) -> None:
 
 def discard(run: Path | None) -> None:
     """Remove a run directory this command created, if a refusal left no checkpoint in it."""
-    if run is not None and run.is_dir() and not any((run / "checkpoints").glob("*.pt")):
+    if run is not None and run.is_dir() and not _checkpoints(run):
         shutil.rmtree(run, ignore_errors=True)
+
+
+def _checkpoints(run: Path) -> list[str]:
+    """The names of the checkpoint files in a run directory."""
+    return sorted(p.name for p in (run / "checkpoints").glob("*.pt"))
 
 
 def secondary_rank() -> bool:
