@@ -134,7 +134,7 @@ def test_decoding_rows_in_rounds(trained_run):
 
 def test_profile_decode_prints_the_decodings_operators(trained_run):
     proc = subprocess.run([sys.executable, "scripts/profile_decode.py", str(trained_run),
-                           "--strategy", "greedy", "--quantize", "int8", "--rows", "5",
+                           "--strategy", "greedy", "--quantize", "int8", "--rows", "25",
                            "--sentences", "100"],
                           cwd=REPO, capture_output=True, text=True, timeout=600,
                           env={"SEQ2SEQ_DATA_MIRROR": str(MIRROR), "PATH": "/usr/bin:/bin"})
