@@ -47,7 +47,9 @@ ROWS_TRAIN = [  # (name, the row's own overrides)
     ("train fp32 fast path, whole logits", ["train.precision=fp32", "train.loss_chunk=0"]),
     ("train bf16 fast path", ["train.precision=bf16"]),
     ("train bf16 step loop", ["train.precision=bf16", "train.fast_path=false"]),
+    ("train bf16 fast path, whole logits", ["train.precision=bf16", "train.loss_chunk=0"]),
     ("train auto fast path", ["train.precision=auto"]),
+    ("train auto step loop", ["train.precision=auto", "train.fast_path=false"]),
 ]
 ROWS_TRAIN_GPU = [
     ("train fp16 fast path", ["train.precision=fp16"]),

@@ -3,7 +3,8 @@ with a trained run's best.pt, operators sorted by their own time (the decoding c
 scripts/profile_step.py).
 
     python scripts/profile_decode.py RUN_DIR [--strategy beam|greedy] [--beam 5]
-                                     [--quantize none|int8] [--batch 64] [--threads 2]
+                                     [--quantize none|int8 | --precision fp32|bf16|fp16]
+                                     [--batch 64] [--threads 2]
                                      [--sentences N] [--rows 25]
 
 Prints the sentences/s of the profiled translation (slower than an unprofiled one) and the table.
@@ -22,6 +23,8 @@ def main() -> None:
     parser.add_argument("--strategy", choices=("beam", "greedy"), default="beam")
     parser.add_argument("--beam", type=int, default=5)
     parser.add_argument("--quantize", choices=("none", "int8"), default="none")
+    parser.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
+                        help="decode.precision (an int8 model decodes in fp32)")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sentences", type=int, default=None,
@@ -34,7 +37,9 @@ def main() -> None:
     from seq2seq.errors import UserError
 
     beam = args.beam if args.strategy == "beam" else 1
-    precision = "int8" if args.quantize == "int8" else "fp32"
+    if args.quantize == "int8" and args.precision != "fp32":
+        sys.exit(f"error: --precision {args.precision}: an int8 model decodes in fp32")
+    precision = "int8" if args.quantize == "int8" else args.precision
     try:
         loaded, decode, ids, _ = decoding_job([], args.run, args.strategy, beam, precision,
                                               args.batch, args.sentences, args.threads, "cpu")
@@ -44,7 +49,7 @@ def main() -> None:
         start = time.perf_counter()
         loaded.search(ids, decode)
         seconds = time.perf_counter() - start
-    print(f"{args.strategy} {beam}, quantize {args.quantize}, batches of {args.batch}: "
+    print(f"{args.strategy} {beam}, {precision}, batches of {args.batch}: "
           f"{len(ids) / seconds:,.1f} sentences/s under the profiler; run: {args.run}")
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.rows,
                                     max_name_column_width=30))

@@ -162,7 +162,7 @@ class TrainConfig:
     accumulate: int = number(1, lo=1)
     teacher_forcing: float = number(1.0, lo=0.0, hi=1.0)
     fast_path: bool = True  # false: the decoder's step loop everywhere (same numbers, slower)
-    loss_chunk: int = number(512, lo=0)  # fp32 loss: target tokens at a time (0: whole logits)
+    loss_chunk: int = number(512, lo=0)  # the loss: target tokens at a time (0: whole logits)
     max_steps: int = number(0, lo=0)  # 0: no bound
     max_epochs: int = number(30, lo=0)  # 0: no bound
     max_minutes: float = number(0.0, lo=0.0)  # 0: no bound

@@ -140,9 +140,14 @@ def test_profile_decode_prints_the_decodings_operators(trained_run):
                           env={"SEQ2SEQ_DATA_MIRROR": str(MIRROR), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr
     head = proc.stdout.splitlines()[0]
-    assert head.startswith("greedy 1, quantize int8, batches of 64: ")
+    assert head.startswith("greedy 1, int8, batches of 64: ")
     assert float(head.split(": ")[1].split()[0].replace(",", "")) > 0
     assert "quantized::linear_dynamic" in proc.stdout
+    refused = subprocess.run([sys.executable, "scripts/profile_decode.py", str(trained_run),
+                              "--quantize", "int8", "--precision", "bf16"],
+                             cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert refused.returncode != 0
+    assert refused.stderr == "error: --precision bf16: an int8 model decodes in fp32\n"
 
 
 def _compile_step(tmp_path, *args: str) -> subprocess.CompletedProcess:

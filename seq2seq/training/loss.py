@@ -142,8 +142,8 @@ def batch_loss(
 ) -> torch.Tensor:
     """The summed training loss of a batch over its real target tokens. net is the Seq2Seq model
     or its DistributedDataParallel wrapper; chunk_rows=0 takes the plain path through whole
-    logits (as bf16 autocast needs: there the projection runs in bf16); fast_path=False runs
-    the decoder's step loop even where the fast path applies (same numbers)."""
+    logits; fast_path=False runs the decoder's step loop even where the fast path applies (same
+    numbers)."""
     out = net(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing,
               positions=batch.tgt_out != pad_id, project=not chunk_rows, fast_path=fast_path)
     output = getattr(net, "module", net).decoder.output

@@ -20,10 +20,10 @@ from seq2seq.training.loss import batch_loss
 def training_loss(tc: TrainConfig, net: nn.Module, batch: Batch, pad_id: int, precision: str,
                   chunk_rows: int | None = None) -> torch.Tensor:
     """The summed training loss of batch as train.* configures it, at precision (under its
-    autocast). The loss scores train.loss_chunk target tokens at a time in fp32 and whole
-    logits in bf16 and fp16 (projected under autocast), unless chunk_rows says otherwise."""
+    autocast). The loss scores train.loss_chunk target tokens at a time (in bf16 and fp16 the
+    products in that dtype, the softmax in fp32), unless chunk_rows says otherwise."""
     if chunk_rows is None:
-        chunk_rows = tc.loss_chunk if precision == "fp32" else 0
+        chunk_rows = tc.loss_chunk
     with autocast(precision, batch.src.device):
         return batch_loss(net, batch, pad_id, tc.label_smoothing, tc.teacher_forcing,
                           chunk_rows=chunk_rows, fast_path=tc.fast_path)
