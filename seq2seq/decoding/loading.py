@@ -7,9 +7,9 @@ Nothing here imports the training loop: a checkpoint holds everything needed.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from seq2seq.errors import UserError
 from seq2seq.model.ensemble import Decodable, Ensemble
 from seq2seq.model.gru import ONE_LAYER_DROPOUT
 from seq2seq.overrides import explicit_values, model_for_checkpoint
-from seq2seq.precision import LOW, autocast, timed
+from seq2seq.precision import LOW, timed
 
 PRECISIONS = ("fp32", "bf16", "fp16", "auto")
 QUANTIZE = ("none", "int8")
@@ -49,21 +49,26 @@ class Loaded:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
-    def autocast(self) -> AbstractContextManager:
-        """The context decoding runs in: bf16 or fp16 autocast, or nothing for fp32."""
-        return autocast(self.precision, self.device)
-
     def search(self, src_ids: list[list[int]], decode: DecodeConfig, *, attention: bool = False,
                progress: bool = False) -> list[list[Hypothesis]]:
         """The hypotheses of each source (subword ids without EOS), searched as decode says,
         in this model's precision, in the order given."""
         special = self.tokenizer.special
-        with self.autocast():
-            return translate_ids(
-                self.model, src_ids, settings=settings_from(decode, special, attention),
-                strategy=decode.strategy, batch_size=decode.batch_size, pad_id=special.pad,
-                device=self.device, progress=progress,
-            )
+        return translate_ids(
+            self.model, src_ids, settings=settings_from(decode, special, attention),
+            strategy=decode.strategy, batch_size=decode.batch_size, pad_id=special.pad,
+            device=self.device, progress=progress,
+        )
+
+
+def at_precision(model: Decodable, precision: str) -> Decodable:
+    """model with its weights in precision's dtype (bf16, fp16), or as it is for fp32.
+
+    Decoding in bf16 or fp16 runs the model in that dtype rather than under autocast, which
+    casts every product's fp32 input on each call: beam 5 decoded 1.1-1.25x as fast this way on
+    an AMD EPYC with AVX512-BF16, with the same BLEU. Log-probabilities and beam scores stay
+    fp32 (Seq2Seq.step_log_probs), as do the attention's softmax sums."""
+    return model.to(LOW[precision]) if precision in LOW else model
 
 
 def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
@@ -115,10 +120,11 @@ def _decode_seconds(model: Decodable, tokenizer: Tokenizer, precision: str,
     settings = SearchSettings(bos=special.bos, eos=special.eos, beam_size=5, max_len_a=1.0,
                               max_len_b=4, min_len=20)
 
+    candidate = at_precision(copy.deepcopy(model), precision)
+
     def run() -> None:
-        with autocast(precision, device):
-            translate_ids(model, src, settings=settings, strategy="beam", batch_size=16,
-                          pad_id=special.pad, device=device)
+        translate_ids(candidate, src, settings=settings, strategy="beam", batch_size=16,
+                      pad_id=special.pad, device=device)
 
     return timed(run, device)
 
@@ -156,8 +162,8 @@ def open_model(
 ) -> Loaded:
     """The model of source (a run directory, whose checkpoints/WHICH.pt is taken, or a
     checkpoint file), decoding as one Ensemble with the models of `ensemble` if any, on device
-    (auto: CUDA when there is one), in eval mode. precision: fp32 | bf16 | fp16 (autocast while
-    decoding) | auto (measured here); quantize: none | int8 (dynamic, CPU only).
+    (auto: CUDA when there is one), in eval mode. precision: fp32 | bf16 | fp16 (the weights
+    in that dtype) | auto (measured here); quantize: none | int8 (dynamic, CPU only).
     model_changes ({"model.KEY": value}) may change layout and dropout, not the weights'
     shapes."""
     _check_choice("precision", precision, PRECISIONS)
@@ -181,6 +187,7 @@ def open_model(
         decodable = quantize_int8(decodable)
     decodable = decodable.to(target)
     precision = _precision(precision, quantize, decodable, tokenizer, config, target)
+    decodable = at_precision(decodable, precision)
     return Loaded(model=decodable, tokenizer=tokenizer, config=config, path=path,
                   parameters=parameters, members=paths, precision=precision)
 

@@ -49,10 +49,15 @@ def _project(x, weight, bias, out):
 
 def _chunks(x, weight, bias, targets, smoothing: float, chunk_rows: int, low):
     """The summed loss (float64) and the gradients of x, weight and bias, chunk_rows rows at a
-    time; with low (autocast's dtype) the products run in low, the softmax in fp32."""
+    time; with low (autocast's dtype) the products run in low, the softmax in fp32.
+
+    In low, the logits' gradients of all chunks are kept (N, V) in low and the weight's gradient
+    is one product over all rows at the end: summing a low product per chunk into the fp32
+    gradient would convert and add a whole (V, H) block per chunk (8% of a bf16 update)."""
     V = weight.shape[0]
     grad_x = torch.empty_like(x)
-    grad_w = torch.zeros_like(weight)
+    grad_w = torch.zeros_like(weight) if low is None else None
+    grad_logits = None if low is None else x.new_empty(x.shape[0], V, dtype=low)
     grad_b = None if bias is None else torch.zeros_like(bias)
     total = torch.zeros((), dtype=torch.float64, device=x.device)
     w = weight if low is None else weight.to(low)
@@ -80,11 +85,12 @@ def _chunks(x, weight, bias, targets, smoothing: float, chunk_rows: int, low):
             torch.mm(grad, weight, out=grad_x[rows])
             grad_w.addmm_(grad.t(), xc)
         else:
-            g = grad.to(low)
+            g = grad_logits[rows].copy_(grad)
             grad_x[rows] = torch.mm(g, w)
-            grad_w += torch.mm(g.t(), xc)
         if grad_b is not None:
             grad_b += grad.sum(0)
+    if low is not None:
+        grad_w = torch.mm(grad_logits.t(), x.to(low)).to(weight.dtype)
     return total, grad_x, grad_w, grad_b
 
 
