@@ -18,6 +18,7 @@ from torch import nn
 
 from seq2seq.config import ModelConfig
 from seq2seq.model.attention import Attended, build_attention
+from seq2seq.model.dropout import Dropout
 from seq2seq.model.gru import build_gru
 from seq2seq.model.widths import decoder_embedding_size
 from seq2seq.model.word_dropout import WordDropout
@@ -63,11 +64,11 @@ class Decoder(nn.Module):
         self.input_feeding = dec.input_feeding
         self.embed = nn.Embedding(vocab_size, decoder_embedding_size(cfg), padding_idx=pad_id)
         self.word_dropout = WordDropout(dec.word_dropout)
-        self.embed_dropout = nn.Dropout(dec.embed_dropout)
+        self.embed_dropout = Dropout(dec.embed_dropout)
         self.gru = build_gru(dec.gru)
         self.attention = build_attention(dec.attention, hidden, memory_size)
         self.combine = nn.Linear(hidden + memory_size, hidden)
-        self.output_dropout = nn.Dropout(dec.output_dropout)
+        self.output_dropout = Dropout(dec.output_dropout)
         self.output = nn.Linear(hidden, vocab_size)
         if dec.tie_embeddings:
             # N(0, 1) embeddings would give logits of size sqrt(H) at the start; scale them

@@ -9,6 +9,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seq2seq.config import EncoderConfig
+from seq2seq.model.dropout import Dropout
 from seq2seq.model.gru import build_gru
 from seq2seq.model.word_dropout import WordDropout
 
@@ -28,7 +29,7 @@ class Encoder(nn.Module):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, cfg.gru.input_size, padding_idx=pad_id)
         self.word_dropout = WordDropout(cfg.word_dropout)
-        self.dropout = nn.Dropout(cfg.embed_dropout)
+        self.dropout = Dropout(cfg.embed_dropout)
         self.gru = build_gru(cfg.gru)
 
     @property
