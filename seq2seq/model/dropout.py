@@ -19,7 +19,7 @@ SPAN = 1 << 16  # the values of one 16-bit draw
 
 
 def keep_mask(x: torch.Tensor, p: float) -> torch.Tensor:
-    """A bool tensor shaped like x, each element True with probability 1 - round(65536 p) / 65536."""
+    """A bool tensor shaped like x, each element True with chance 1 - round(65536 p) / 65536."""
     n = x.numel()
     words = torch.empty((n + 3) // 4, dtype=torch.int64, device=x.device)
     words.random_(-(2**63), 2**63 - 1)  # the whole range: each 16-bit quarter uniform
