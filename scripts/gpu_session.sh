@@ -26,7 +26,9 @@ python3 -m seq2seq.train experiment=multi30k_de_en hardware=gpu train.max_minute
   train.progress=false hydra.run.dir=$run 2>&1 | tail -4
 cp $run/metrics.jsonl "$out/"
 python3 scripts/time_to_quality.py $run | tee "$out/time_to_quality.md"
+# every row but "train auto step loop" (auto appears in its fast-path row; a minute saved)
 python3 scripts/benchmark.py --run $run --device cuda --threads 8 --windows 3 \
+  --rows "fast path,fp32 step loop,bf16 step loop,greedy,beam" \
   --curve 4096,16384,32768,65536 --json "$out/benchmark.json" | tee "$out/benchmark.md"
 for precision in fp32 bf16; do
   python3 scripts/profile_step.py --device cuda --rows 20 experiment=multi30k_de_en \
