@@ -14,6 +14,7 @@ from seq2seq.decoding.loading import at_precision, quantize_int8
 from seq2seq.decoding.search import SearchSettings
 from seq2seq.decoding.translation import translate_ids
 from seq2seq.model.ensemble import Ensemble
+from seq2seq.precision import LOW
 
 N = 100
 
@@ -67,7 +68,7 @@ def test_every_model_kind_decodes_with_its_weights_in_low_precision(overrides, p
     """Beam search of a model (and of an ensemble of two) cast to bf16 or fp16 runs through
     without an fp32 tensor meeting a low-precision weight, with fp32 scores; its attention rows
     still sum to 1."""
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    dtype = LOW[precision]
     one = at_precision(build(model_config(*overrides)), precision)
     pair = at_precision(Ensemble([build(model_config(*overrides), seed=s) for s in (0, 1)]),
                         precision)

@@ -60,6 +60,7 @@ def _chunks(x, weight, bias, targets, smoothing: float, chunk_rows: int, low):
     grad_logits = None if low is None else x.new_empty(x.shape[0], V, dtype=low)
     grad_b = None if bias is None else torch.zeros_like(bias)
     total = torch.zeros((), dtype=torch.float64, device=x.device)
+    xs = x if low is None else x.to(low)  # the products' inputs, converted once
     w = weight if low is None else weight.to(low)
     b = bias if bias is None or low is None else bias.to(low)
     # two (chunk_rows, V) blocks that every chunk reuses: fresh ones cost page faults each time
@@ -68,7 +69,7 @@ def _chunks(x, weight, bias, targets, smoothing: float, chunk_rows: int, low):
     logp_buf = torch.empty_like(logits_buf)
     for start in range(0, x.shape[0], chunk_rows):
         rows = slice(start, start + chunk_rows)
-        xc, tc = x[rows] if low is None else x[rows].to(low), targets[rows].unsqueeze(1)
+        xc, tc = xs[rows], targets[rows].unsqueeze(1)
         n = xc.shape[0]
         if low is None:
             logits = _project(xc, w, b, logits_buf[:n])
@@ -90,7 +91,7 @@ def _chunks(x, weight, bias, targets, smoothing: float, chunk_rows: int, low):
         if grad_b is not None:
             grad_b += grad.sum(0)
     if low is not None:
-        grad_w = torch.mm(grad_logits.t(), x.to(low)).to(weight.dtype)
+        grad_w = torch.mm(grad_logits.t(), xs).to(weight.dtype)
     return total, grad_x, grad_w, grad_b
 
 
