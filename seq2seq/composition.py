@@ -59,6 +59,9 @@ def describe_config_error(exc: BaseException, schema: type | None = None) -> str
         msg = (cause.msg or str(cause)).splitlines()[0]
         if isinstance(cause, ConfigKeyError | ConfigAttributeError):
             keys = _accepted_keys(cause.object_type)
+            append = [line for line in str(exc).splitlines() if line.startswith("To append")]
+            if not keys and append:  # a free table (hydra.sweeper.params): new keys take a +
+                return f"{cause.full_key}: a new key; {append[0][0].lower()}{append[0][1:]}"
             return f"{cause.full_key}: unknown key" + (
                 f"; accepted keys are {keys}" if keys else ""
             )

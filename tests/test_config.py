@@ -169,6 +169,20 @@ def test_the_values_a_study_config_sweeps_are_checked_before_it_starts(study):
             composition.preflight("train", ["-m", f"study={study}", bad])
 
 
+def test_the_basic_sweepers_params_take_keys_from_the_command_line():
+    """Hydra's basic sweeper has params null, into which an override failed inside OmegaConf
+    with a raw AttributeError; it is an empty table now, added to with a +."""
+    register_schemas()
+    cfg = composition.preflight("train", ["-m", "+hydra.sweeper.params={train.lr: '0.1,0.2'}"])
+    assert dict(cfg.hydra.sweeper.params) == {"train.lr": "0.1,0.2"}
+    bad = "+hydra.sweeper.params={model.encoder.gru.hidden_size: '8,abc'}"
+    with pytest.raises(UserError, match="^model.encoder.gru.hidden_size: Value 'abc' of type"):
+        composition.preflight("train", ["-m", bad])
+    plain = "hydra.sweeper.params={train.lr: '0.1,0.2'}"
+    with pytest.raises(UserError, match=r"^hydra\.sweeper\.params\.train\.lr: a new key; to "
+                       r"append to your config use \+hydra\.sweeper\.params=\{train\.lr: "):
+        composition.preflight("train", ["-m", plain])
+
 def test_help_lists_the_groups_and_the_config_without_copying_the_configs():
     proc = run_module("seq2seq.train", "--help")
     assert proc.returncode == 0, proc.stderr
