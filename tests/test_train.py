@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import pickle
+import re
 
 import pytest
 import torch
@@ -193,6 +194,23 @@ def test_bad_resume_inputs(tmp_path):
     cfg, ov = train_config(tmp_path, f"train.resume={run / 'checkpoints' / 'last.pt'}",
                            "train.max_steps=2")
     run_training(cfg, run, ov)  # its own checkpoint: resumed
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_a_gpu_asked_for_on_a_cpu_names_what_asked_for_it(tmp_path):
+    """hardware=gpu sets train.device=cuda: the line names the group the user typed."""
+    for overrides, message in [
+        (["hardware=gpu"], "hardware=gpu sets train.device=cuda: no CUDA device is available "
+         "here; use auto or cpu"),
+        (["train.device=cuda"], "train.device=cuda: no CUDA device is available here"),
+    ]:
+        cfg, ov = train_config(tmp_path, *overrides)
+        with pytest.raises(UserError, match=f"^{re.escape(message)}"):
+            run_training(cfg, tmp_path / "run", ov)
+    cfg, ov = train_config(tmp_path, "hardware=gpu", "train.device=cpu", "train.max_steps=1",
+                           "train.max_tokens=700", "train.precision=fp32")
+    run_training(cfg, tmp_path / "run", ov)  # the device set after the group wins
+    assert (tmp_path / "run" / "checkpoints" / "last.pt").exists()
 
 
 def test_a_run_resumed_into_another_directory_has_the_best_it_resumed_with(tmp_path):

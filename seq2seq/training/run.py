@@ -80,6 +80,19 @@ def train_in_group(
     return trainer, reason
 
 
+def _device(name: str, overrides: list[str]) -> torch.device:
+    """train.device as pick_device takes it; its error names the hardware group that set the
+    device when the command line did not set it itself."""
+    try:
+        return pick_device(name, "train.device")
+    except UserError as exc:
+        keys = [line.lstrip("+~").partition("=")[0] for line in overrides]
+        if "hardware" in keys and "train.device" not in keys:
+            group = overrides[len(keys) - 1 - keys[::-1].index("hardware")].lstrip("+~")
+            raise UserError(f"{group} sets {exc}") from None
+        raise
+
+
 def build_trainer(
     cfg: TrainApp, run: Path, overrides: list[str], ranks: distributed.Ranks
 ) -> Trainer:
@@ -99,7 +112,7 @@ def build_trainer(
         tokenizer = resumed.tokenizer
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
-    device = pick_device(cfg.train.device, "train.device")
+    device = _device(cfg.train.device, overrides)
     if device.type == "cuda" and ranks.active:
         device = torch.device("cuda", ranks.local_rank)
     use_tf32(device, cfg.train.tf32)
