@@ -299,3 +299,39 @@ def test_data_of_another_language_pair_is_refused():
     cfg = EvaluateApp(run_dir="x", data=DataConfig(corpus="multi30k"))
     overrides = ["data.corpus=multi30k", "data.src_lang=de", "data.tgt_lang=en"]
     assert run_data_config(files, cfg, overrides).src_lang == "de"
+
+
+def test_a_stopped_evaluation_leaves_no_empty_folder_it_made(trained_run, tmp_path, monkeypatch):
+    """Ctrl-C while translating left <run>/eval/<tag>/ behind, empty; folders that were there
+    before, or that hold a split's hypotheses, stay."""
+    from seq2seq.composition import compose
+    from seq2seq.evaluation import splits
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns(".lock", "eval"))
+    scored, stop_after = [], [0]
+
+    def score_then_stop(cfg, loaded, data, split, out_dir):
+        if len(scored) == stop_after[0]:
+            raise KeyboardInterrupt
+        scored.append(split)
+        (out_dir / f"{Path(split).name}.hyp").write_text("a hypothesis\n")
+        return {}
+
+    monkeypatch.setattr(splits, "score_split", score_then_stop)
+    overrides = [f"run_dir={run}", "decode=greedy", "progress=false"]
+    folder = run / "eval" / "best-greedy"
+    for stop, listed in [(0, None), (1, ["val.hyp"])]:
+        scored.clear()
+        stop_after[0] = stop
+        with pytest.raises(KeyboardInterrupt):
+            splits.evaluate(compose("evaluate", overrides), overrides)
+        assert (sorted(p.name for p in folder.iterdir()) if folder.exists() else None) == listed
+        assert (run / "eval").exists() == bool(listed)
+    out = tmp_path / "there before"
+    out.mkdir()
+    scored.clear()
+    stop_after[0] = 0
+    with pytest.raises(KeyboardInterrupt):
+        splits.evaluate(compose("evaluate", [*overrides, f"output_dir={out}"]), overrides)
+    assert out.is_dir() and not any(out.iterdir())

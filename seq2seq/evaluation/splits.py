@@ -66,6 +66,15 @@ def _write_atomic(path: Path, text: str) -> None:
         raise _unwritable(path.parent, exc) from exc
 
 
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove those of folders (deepest first) that are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (a split's hypotheses were written), or gone
+            return
+
+
 def _earlier_splits(path: Path, results: dict) -> dict:
     """Splits already scored in path (a results.json) with the same checkpoint file, pair and
     decoding, so that scoring one split more keeps the others; {} if anything differs."""
@@ -164,14 +173,19 @@ def evaluate(cfg: EvaluateApp, overrides: list[str]) -> dict:
     data = run_data_config(loaded.config, cfg, overrides)
     splits = cfg.splits if cfg.splits is not None else [data.valid, *data.test]
     out_dir = _output_dir(cfg, loaded)
+    made = [p for p in (out_dir, *out_dir.parents) if not p.exists()]  # deepest first
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _unwritable(out_dir, exc) from exc
     results = _header(cfg, loaded, data)
     results["splits"] = _earlier_splits(out_dir / "results.json", results)
-    for split in splits:
-        results["splits"][Path(split).name] = score_split(cfg, loaded, data, split, out_dir)
+    try:
+        for split in splits:
+            results["splits"][Path(split).name] = score_split(cfg, loaded, data, split, out_dir)
+    except BaseException:  # stopped (Ctrl-C) or failed: no folder left that it made and left empty
+        _remove_empty(made)
+        raise
     _write_atomic(out_dir / "results.json", json.dumps(results, indent=2) + "\n")
     print(f"hypotheses and results.json in {out_dir}")
     return results
