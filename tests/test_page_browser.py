@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 
-import httpx
+import httpx2
 import pytest
 from conftest import REPO
 from servers import running_server
@@ -36,7 +36,7 @@ def browser():
 @pytest.mark.parametrize("width, height, name", [(1280, 900, "laptop"), (390, 844, "phone")])
 def test_the_page_translates_and_draws_the_heatmap(browser, trained_run, width, height, name):
     with running_server(trained_run) as (_, url):
-        expected = httpx.post(f"{url}/v1/translate", timeout=60,
+        expected = httpx2.post(f"{url}/v1/translate", timeout=60,
                               json={"text": SENTENCES, "attention": True}).json()["translations"]
         page = browser.new_page(viewport={"width": width, "height": height})
         page.goto(url + "/")

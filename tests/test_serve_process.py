@@ -13,7 +13,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
+import httpx2
 import pytest
 from conftest import MIRROR, REPO, run_module
 from servers import running_server
@@ -27,7 +27,7 @@ def test_concurrent_requests_are_batched_and_answered_to_their_callers(trained_r
                       input="\n".join(VAL) + "\n")
     expected = proc.stdout.split("\n")[:32]
     with running_server(trained_run, "serve.max_wait_ms=100") as (_, url):
-        with httpx.Client(base_url=url, timeout=60) as client:
+        with httpx2.Client(base_url=url, timeout=60) as client:
             assert client.post("/v1/translate", json={"text": "bad"}).status_code == 422
 
             def one(line: str) -> str:
@@ -50,7 +50,7 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_0(trained_run):
         answer = {}
 
         def ask():
-            answer["response"] = httpx.post(f"{url}/v1/translate", json={"text": VAL[:4]},
+            answer["response"] = httpx2.post(f"{url}/v1/translate", json={"text": VAL[:4]},
                                             timeout=60)
 
         thread = threading.Thread(target=ask)
