@@ -13,6 +13,7 @@ import os
 import pickle
 import re
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,7 +142,9 @@ def run_of(path: Path) -> Path:
 def _read(path: Path) -> Any:
     """torch.load(weights_only=True): the one place a checkpoint file is read."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # a bare pickle (not torch.save's) warns of its protocol
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         found = re.search(r"GLOBAL ([\w.]+)", str(exc))
         what = f" ({found.group(1)})" if found else ""
