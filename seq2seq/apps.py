@@ -12,6 +12,7 @@ from seq2seq.config import (
     ServeConfig,
     TokenizerConfig,
     TrainConfig,
+    device_name,
     number,
     one_of,
 )
@@ -55,7 +56,7 @@ class FromCheckpoint:
     # the checkpoint's model config applies; layout and dropout keys given here override it
     model: ModelConfig = field(default_factory=ModelConfig)
     decode: DecodeConfig = field(default_factory=DecodeConfig)
-    device: str = one_of("auto", "auto", "cpu", "cuda")
+    device: str = device_name()
     threads: int = number(0, lo=0)
 
 

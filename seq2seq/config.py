@@ -22,6 +22,15 @@ def one_of(default: str, *choices: str):
     return field(default=default, metadata={"choices": choices})
 
 
+DEVICES = r"auto|cpu|cuda(:\d+)?"  # a torch device name the commands take
+DEVICES_IN_WORDS = "auto, cpu, cuda (or cuda:N)"
+
+
+def device_name(default: str = "auto"):
+    """A device field: auto, cpu, cuda or cuda:N."""
+    return field(default=default, metadata={"pattern": DEVICES, "accepted": DEVICES_IN_WORDS})
+
+
 def _gru(**values: Any):
     return field(default_factory=lambda: GRUConfig(**values))
 
@@ -144,7 +153,7 @@ class DecodeConfig:
 class TrainConfig:
     seed: int = 1
     threads: int = number(0, lo=0)  # 0 keeps torch's default
-    device: str = one_of("auto", "auto", "cpu", "cuda")
+    device: str = device_name()
     # auto: measured (seq2seq.precision); fp16 trains with a gradient scaler
     precision: str = one_of("fp32", "fp32", "bf16", "fp16", "auto")
     tf32: bool = True  # CUDA fp32: matrix products in TF32 (no effect on a CPU)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import typing
 from typing import Any
 
@@ -25,6 +26,9 @@ def _check_field(key: str, value: Any, meta: Any) -> None:
     choices = meta.get("choices")
     if choices and value not in choices:
         raise UserError(f"{key}={value!r}: accepted values are {', '.join(choices)}")
+    pattern = meta.get("pattern")
+    if pattern and not (isinstance(value, str) and re.fullmatch(pattern, value)):
+        raise UserError(f"{key}={value!r}: accepted values are {meta['accepted']}")
     if value is None or isinstance(value, bool) or not isinstance(value, int | float):
         return
     if not math.isfinite(value):

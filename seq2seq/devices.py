@@ -9,6 +9,7 @@ from collections.abc import Callable
 import torch
 
 from seq2seq import precision
+from seq2seq.config import DEVICES, DEVICES_IN_WORDS
 from seq2seq.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -17,8 +18,8 @@ log = logging.getLogger(__name__)
 def pick_device(name: str, key: str) -> torch.device:
     """auto -> cuda when available, else cpu; cpu, cuda or cuda:N as named. Another name, or
     cuda without a GPU, is a one-line error naming key."""
-    if not isinstance(name, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", name):
-        raise UserError(f"{key}={name!r}: accepted values are auto, cpu, cuda (or cuda:N)")
+    if not isinstance(name, str) or not re.fullmatch(DEVICES, name):
+        raise UserError(f"{key}={name!r}: accepted values are {DEVICES_IN_WORDS}")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise UserError(f"{key}={name}: no CUDA device is available here; use auto or cpu")
     if name == "auto":

@@ -224,3 +224,18 @@ def test_source_embedding_tying_is_part_of_the_architecture():
     assert architecture_differences(saved, wanted) == [
         "model.encoder.gru.input_size=64 (checkpoint: 32)",
         "model.encoder.tie_embeddings=True (checkpoint: False)"]
+
+
+@pytest.mark.parametrize("app, key", [("train", "train.device"), ("evaluate", "device"),
+                                      ("translate", "device"), ("serve", "device")])
+def test_a_device_key_takes_a_numbered_gpu(app, key):
+    """train.device=cuda:1 was refused by the config (auto, cpu, cuda) though the device
+    chooser and the Python API take cuda:N."""
+    extra = [] if app == "train" else ["run_dir=x"]
+    cfg = compose(app, [*extra, f"{key}=cuda:1"])
+    section, _, name = key.rpartition(".")
+    assert getattr(getattr(cfg, section) if section else cfg, name) == "cuda:1"
+    for bad in ("gpu", "cuda:x", "cuda1"):
+        with pytest.raises(UserError, match=f"^{re.escape(key)}='{bad}': accepted values are "
+                           r"auto, cpu, cuda \(or cuda:N\)$"):
+            compose(app, [*extra, f"{key}={bad}"])
