@@ -86,10 +86,10 @@ def _device(name: str, overrides: list[str]) -> torch.device:
     try:
         return pick_device(name, "train.device")
     except UserError as exc:
-        keys = [line.lstrip("+~").partition("=")[0] for line in overrides]
-        if "hardware" in keys and "train.device" not in keys:
-            group = overrides[len(keys) - 1 - keys[::-1].index("hardware")].lstrip("+~")
-            raise UserError(f"{group} sets {exc}") from None
+        lines = [line.lstrip("+~") for line in overrides]
+        groups = [line for line in lines if line.startswith("hardware=")]
+        if groups and not any(line.startswith("train.device=") for line in lines):
+            raise UserError(f"{groups[-1]} sets {exc}") from None
         raise
 
 
