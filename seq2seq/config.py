@@ -5,6 +5,7 @@ what each command reads. Field metadata carries the accepted range or choices, w
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,8 @@ def number(default: Any, lo: float | None = None, hi: float | None = None, hi_op
 
 def one_of(default: str, *choices: str):
     """A string field that accepts only choices."""
-    return field(default=default, metadata={"choices": choices})
+    return field(default=default, metadata={"pattern": "|".join(map(re.escape, choices)),
+                                            "accepted": ", ".join(choices)})
 
 
 DEVICES = r"auto|cpu|cuda(:\d+)?"  # a torch device name the commands take

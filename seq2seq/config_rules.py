@@ -23,10 +23,7 @@ from seq2seq.model.widths import decoder_context_width, decoder_embedding_size
 
 
 def _check_field(key: str, value: Any, meta: Any) -> None:
-    choices = meta.get("choices")
-    if choices and value not in choices:
-        raise UserError(f"{key}={value!r}: accepted values are {', '.join(choices)}")
-    pattern = meta.get("pattern")
+    pattern = meta.get("pattern")  # a string field's accepted values (one_of, device_name)
     if pattern and not (isinstance(value, str) and re.fullmatch(pattern, value)):
         raise UserError(f"{key}={value!r}: accepted values are {meta['accepted']}")
     if value is None or isinstance(value, bool) or not isinstance(value, int | float):

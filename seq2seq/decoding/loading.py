@@ -120,7 +120,7 @@ def _decode_seconds(model: Decodable, tokenizer: Tokenizer, precision: str,
     settings = SearchSettings(bos=special.bos, eos=special.eos, beam_size=5, max_len_a=1.0,
                               max_len_b=4, min_len=20)
 
-    candidate = at_precision(copy.deepcopy(model), precision)
+    candidate = at_precision(copy.deepcopy(model), precision) if precision in LOW else model
 
     def run() -> None:
         translate_ids(candidate, src, settings=settings, strategy="beam", batch_size=16,

@@ -47,9 +47,7 @@ class Dropout(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x (any shape) -> x with dropout in training; x itself in eval mode or at p = 0."""
-        if not self.training or self.p == 0.0:
-            return x
-        return dropout(x, self.p)
+        return dropout(x, self.p) if self.training else x
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
