@@ -115,9 +115,9 @@ def test_beam_search_expands_one_beam_per_sentence_at_the_first_step(trained_mod
     rows = []
     step = model.step_log_probs
 
-    def counted(tokens, state, memory):
+    def counted(tokens, state, memory, out=None):
         rows.append(tokens.shape[0])
-        return step(tokens, state, memory)
+        return step(tokens, state, memory, out=out)
 
     monkeypatch.setattr(model, "step_log_probs", counted)
     _run(model, tok, src[:16], "beam", 16, beam_size=5)
@@ -255,7 +255,7 @@ class _Scripted:
         B = src.shape[0]
         return _Steps(torch.zeros(B)), _Steps(torch.zeros(B, dtype=torch.long))
 
-    def step_log_probs(self, tokens, state, memory):
+    def step_log_probs(self, tokens, state, memory, out=None):
         B = tokens.shape[0]
         first = (state.t == 0).unsqueeze(1)
         p = torch.where(first, torch.tensor([0, 0, 0, 0.5, 0.5]), torch.tensor([0, 0, 0, 0.9, 0.1]))

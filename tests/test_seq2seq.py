@@ -277,3 +277,24 @@ def test_beams_sharing_a_memory_row_step_as_with_the_memory_tiled(setup):
         torch.testing.assert_close(shared_w, tiled_w, atol=1e-6, rtol=0)
         assert shared_w.shape == (3 * K, 8)
         tokens = shared_logp.argmax(-1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_step_log_probs_into_an_earlier_block_equal_fresh_ones(dtype):
+    """A search hands each step the last step's block (Seq2Seq.step_log_probs' out): a block
+    that holds R * V is overwritten with the same numbers a fresh one gets, and one too small
+    (or not fp32) is left alone."""
+    model = build(model_config()).to(dtype).eval()
+    src, lengths, _ = random_batch([5, 8, 2, 6])
+    memory, state = model.encode(src, lengths)
+    tokens = torch.tensor([4, 9, 12, 30])
+    with torch.no_grad():
+        fresh, _, _ = model.step_log_probs(tokens, state, memory)
+        big = torch.full((fresh.numel() + 7,), 123.0)
+        into, _, _ = model.step_log_probs(tokens, state, memory, out=big)
+        small = torch.full((fresh.numel() - 1,), 123.0)
+        beside, _, _ = model.step_log_probs(tokens, state, memory, out=small)
+    assert fresh.dtype == into.dtype == torch.float32
+    assert into.data_ptr() == big.data_ptr() and torch.equal(into, fresh)
+    assert beside.data_ptr() != small.data_ptr() and torch.equal(beside, fresh)
+    assert bool((small == 123.0).all()) and bool((big[fresh.numel():] == 123.0).all())

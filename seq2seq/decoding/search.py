@@ -86,9 +86,9 @@ def greedy(
     attn_history = []
     scores = torch.zeros(B, device=src.device)
     results: list[list[Hypothesis]] = [[] for _ in range(B)]
-    t = 0
+    t, logp = 0, None  # logp: the last step's block, which the next one reuses
     while active.numel():
-        logp, state, weights = model.step_log_probs(tokens, state, memory)
+        logp, state, weights = model.step_log_probs(tokens, state, memory, out=logp)
         _constrain(logp, t, limits[active], settings)
         tokens = row_argmax(logp)
         scores = scores + logp.gather(1, tokens.unsqueeze(1)).squeeze(1)
@@ -140,10 +140,10 @@ def beam_search(
     # one beam per sentence at the first step (all K would be equal); K from the second on
     scores = torch.zeros(B, 1, device=device)
     history = torch.full((B, 1), settings.bos, dtype=torch.long, device=device)
-    attn_history = None
+    attn_history, logp = None, None  # logp: the last step's block, which the next one reuses
     finished: list[list[Hypothesis]] = [[] for _ in range(B)]
     for t in range(int(limits.max()) + 1):
-        logp, state, weights = model.step_log_probs(history[:, -1], state, memory)
+        logp, state, weights = model.step_log_probs(history[:, -1], state, memory, out=logp)
         _constrain(logp, t, limits[active].repeat_interleave(scores.shape[1]), settings)
         top_scores, origin, token = _best_candidates(scores, logp, 2 * K)
         is_eos = token == settings.eos

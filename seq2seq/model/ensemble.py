@@ -40,10 +40,12 @@ class Ensemble(nn.Module):
         return Members(tuple(e[0] for e in encoded)), Members(tuple(e[1] for e in encoded))
 
     def step_log_probs(
-        self, tokens: torch.Tensor, state: Members, memory: Members
+        self, tokens: torch.Tensor, state: Members, memory: Members,
+        out: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, Members, torch.Tensor]:
         """tokens (B,) -> log of the members' mean probabilities (B, V), their new states, their
-        mean attention weights (B, S)."""
+        mean attention weights (B, S). out is ignored: each member's block lives until the
+        mean is taken."""
         log_probs, states, weights = [], [], []
         for member, s, mem in zip(self.members, state.parts, memory.parts, strict=True):
             lp, s, w = member.step_log_probs(tokens, s, mem)
