@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seq2seq.model.attention import build_attention
+from seq2seq.model.attention import _bmm, build_attention
 
 
 @pytest.mark.parametrize("kind", ["bahdanau", "luong_dot", "luong_general"])
@@ -31,3 +31,16 @@ def test_modules_hold_no_state_between_calls():
     attn(torch.randn(2, 1, 4), attn.keys(memory), memory, torch.ones(2, 3, dtype=torch.bool))
     assert set(attn.state_dict()) == set(before)
     assert not [k for k in vars(attn) if isinstance(getattr(attn, k), torch.Tensor)]
+
+
+def test_bf16_products_of_a_cast_model_run_in_fp32_and_autocast_keeps_torchs():
+    """A model cast to bf16 (decoding) multiplies attention in fp32 and rounds once to bf16;
+    under autocast (training) the product is torch's bf16 one."""
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(4, 5, 64, generator=g), torch.randn(4, 64, 9, generator=g)
+    got = _bmm(a.bfloat16(), b.bfloat16())
+    assert got.dtype == torch.bfloat16
+    assert torch.equal(got, torch.bmm(a.bfloat16().float(), b.bfloat16().float()).bfloat16())
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert torch.equal(_bmm(a.bfloat16(), b.bfloat16()), torch.bmm(a.bfloat16(), b.bfloat16()))
+    assert torch.equal(_bmm(a, b), torch.bmm(a, b))
