@@ -87,3 +87,16 @@ def test_wheel_carries_configs_and_installed_copy_composes(tmp_path):
     assert inspect.returncode == 0, inspect.stderr[-2000:]
     assert "encoder: GRU(32, 32, batch_first=True" in inspect.stdout
     assert "total                  830,144" in inspect.stdout
+
+
+@pytest.mark.parametrize("given,kept", [(None, "8192"), ("300", "300")])
+def test_importing_the_package_keeps_more_onednn_kernels_unless_told(given, kept):
+    """seq2seq sets oneDNN's kernel cache (ONEDNN_PRIMITIVE_CACHE_CAPACITY) to 8,192 before
+    torch's first product, unless the environment already names a size."""
+    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_PRIMITIVE_CACHE_CAPACITY"}
+    if given is not None:
+        env["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = given
+    code = "import os, seq2seq; print(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == kept
