@@ -14,6 +14,7 @@ would run them.
 
 from __future__ import annotations
 
+import math
 import threading
 
 import torch
@@ -58,9 +59,7 @@ class _Scratch(threading.local):
         """An uninitialised tensor of shape and dtype, from the block called name."""
         if device.type != "cpu":
             return torch.empty(shape, dtype=dtype, device=device)
-        n = 1
-        for size in shape:
-            n *= size
+        n = math.prod(shape)
         block = self.blocks.get(name)
         if block is None or block.numel() < n or block.dtype != dtype:
             block = self.blocks[name] = torch.empty(n + n // 4, dtype=dtype)  # room to grow
