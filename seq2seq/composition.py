@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from seq2seq import apps as schema
-from seq2seq import config_rules, run_dirs
+from seq2seq import config_fields, config_rules, run_dirs
 from seq2seq.errors import UserError
 
 
@@ -67,7 +67,7 @@ def describe_config_error(exc: BaseException, schema: type | None = None) -> str
             )
         if "is not Optional" in msg and schema is not None:
             return (f"{cause.full_key}=null: a value is required "
-                    f"({config_rules.accepted(schema, cause.full_key)})")
+                    f"({config_fields.accepted(schema, cause.full_key)})")
         return f"{cause.full_key}: {msg}"
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return "; ".join(lines)
@@ -130,7 +130,7 @@ def preflight(app: str, argv: list[str]) -> DictConfig | None:
         raise UserError(f"bad override: {describe_config_error(exc)}") from exc
     for o in parsed:
         if not (o.is_sweep_override() or o.is_delete() or o.is_hydra_override()):
-            config_rules.check_override_types(schema.APP_SCHEMAS[app], o.key_or_group, o.value(),
+            config_fields.check_override_types(schema.APP_SCHEMAS[app], o.key_or_group, o.value(),
                                               o.input_line)
     if args.multirun:  # each job of a sweep is checked when it starts
         overrides = [o.input_line for o in parsed if not o.is_sweep_override()]
@@ -188,7 +188,7 @@ def _each_sweep_value(app: str, parsed: list) -> list[str]:
             for value, text in zip(o.sweep_iterator(), o.sweep_string_iterator(), strict=True):
                 line = f"{o.get_key_element()}={text}"
                 if not o.is_hydra_override():
-                    config_rules.check_override_types(schema.APP_SCHEMAS[app], o.key_or_group,
+                    config_fields.check_override_types(schema.APP_SCHEMAS[app], o.key_or_group,
                                                       value, line)
                 lines.append(line)
     return lines
