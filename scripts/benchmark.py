@@ -63,9 +63,12 @@ ROWS_DECODE = [  # (name, strategy, beam, precision, batch size, sentences)
     ("beam 5 auto", "beam", 5, "auto", 64, None),
     ("greedy int8", "greedy", 1, "int8", 64, None),
     ("beam 5 int8", "beam", 5, "int8", 64, None),
-    # the batch seq2seq-evaluate decode=greedy takes (configs/decode/greedy.yaml)
+    # the batch seq2seq-evaluate takes (configs/decode/greedy.yaml and beam.yaml)
     ("greedy fp32 128-sentence batches", "greedy", 1, "fp32", 128, None),
     ("greedy int8 128-sentence batches", "greedy", 1, "int8", 128, None),
+    ("beam 5 fp32 128-sentence batches", "beam", 5, "fp32", 128, None),
+    ("beam 5 bf16 128-sentence batches", "beam", 5, "bf16", 128, None),
+    ("beam 5 int8 128-sentence batches", "beam", 5, "int8", 128, None),
     ("beam 5 fp32, one sentence at a time", "beam", 5, "fp32", 1, 200),
 ]
 ROWS_DECODE_GPU = [

@@ -70,6 +70,9 @@ RATIOS = [  # (table, numerator row, denominator row, figure)
     ("decode", "greedy bf16", "greedy fp32", "sent_s"),
     ("decode", "greedy int8", "greedy fp32", "sent_s"),
     ("decode", "greedy int8 128-sentence batches", "greedy fp32 128-sentence batches", "sent_s"),
+    ("decode", "beam 5 bf16 128-sentence batches", "beam 5 fp32 128-sentence batches", "sent_s"),
+    ("decode", "beam 5 int8 128-sentence batches", "beam 5 fp32 128-sentence batches", "sent_s"),
+    ("decode", "beam 5 fp32 128-sentence batches", "beam 5 fp32", "sent_s"),
     ("decode", "beam 5 fp32", "beam 5 fp32, one sentence at a time", "sent_s"),
 ]
 

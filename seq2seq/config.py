@@ -146,7 +146,7 @@ class DecodeConfig:
     max_len_b: int = number(10, lo=1)
     min_len: int = number(0, lo=0)
     n_best: int = number(1, lo=1)
-    batch_size: int = number(64, lo=1)
+    batch_size: int = number(128, lo=1)
     quantize: str = one_of("none", "none", "int8")
     precision: str = one_of("fp32", "fp32", "bf16", "fp16", "auto")  # auto: measured
 

@@ -74,7 +74,7 @@ class Translator:
         cls, source: str | Path, *, which: str = "best", ensemble: Sequence[str | Path] = (),
         device: str = "auto", precision: str = "fp32", quantize: str = "none",
         beam_size: int = 5, length_penalty: float = 1.0, n_best: int = 1, max_len_a: float = 1.5,
-        max_len_b: int = 10, min_len: int = 0, batch_size: int = 64,
+        max_len_b: int = 10, min_len: int = 0, batch_size: int = 128,
         max_src_len: int | None = None,
     ) -> Translator:
         """A translator for a run directory (its checkpoints/WHICH.pt) or checkpoint file, with
