@@ -4,7 +4,7 @@ scripts/profile_step.py).
 
     python scripts/profile_decode.py RUN_DIR [--strategy beam|greedy] [--beam 5]
                                      [--quantize none|int8 | --precision fp32|bf16|fp16]
-                                     [--batch 64] [--threads 2]
+                                     [--batch 128] [--threads 2]
                                      [--sentences N] [--rows 25]
 
 Prints the sentences/s of the profiled translation (slower than an unprofiled one) and the table.
@@ -25,7 +25,8 @@ def main() -> None:
     parser.add_argument("--quantize", choices=("none", "int8"), default="none")
     parser.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
                         help="decode.precision (an int8 model decodes in fp32)")
-    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=128,
+                        help="sentences a batch; 128, as seq2seq-evaluate takes them")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sentences", type=int, default=None,
                         help="profile only the first N sentences of test_2016_flickr")

@@ -140,7 +140,7 @@ def test_profile_decode_prints_the_decodings_operators(trained_run):
                           env={"SEQ2SEQ_DATA_MIRROR": str(MIRROR), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr
     head = proc.stdout.splitlines()[0]
-    assert head.startswith("greedy 1, int8, batches of 64: ")
+    assert head.startswith("greedy 1, int8, batches of 128: ")
     assert float(head.split(": ")[1].split()[0].replace(",", "")) > 0
     assert "quantized::linear_dynamic" in proc.stdout
     refused = subprocess.run([sys.executable, "scripts/profile_decode.py", str(trained_run),
