@@ -31,9 +31,9 @@ class ConditionalDecoder(Decoder):
     ) -> tuple[torch.Tensor, DecoderState, torch.Tensor]:
         """One step: emb (R, E) -> attentional vector (R, H), new state, weights (R, S); R is
         the batch, or its beams (Decoder.attend)."""
-        out1, h1 = self._run_gru(emb.unsqueeze(1), state.hidden)  # s'_t: (R, 1, H), (L, R, H)
+        out1, h1 = self._gru_step(emb, state.hidden)  # s'_t: (R, 1, H), (L, R, H)
         attended = self.attend(out1, memory)
-        out2, hidden = self._run_gru(attended.context, h1, self.gru2)  # s_t: (R, 1, H)
+        out2, hidden = self._gru_step(attended.context.squeeze(1), h1, self.gru2)  # s_t
         o = self._combine(out2, attended.context).squeeze(1)  # (R, H)
         return o, DecoderState(hidden=hidden, feed=None), attended.weights.squeeze(1)
 

@@ -19,7 +19,7 @@ from torch import nn
 from seq2seq.config import ModelConfig
 from seq2seq.model.attention import Attended, build_attention
 from seq2seq.model.dropout import Dropout
-from seq2seq.model.gru import build_gru
+from seq2seq.model.gru import build_gru, gru_step
 from seq2seq.model.widths import decoder_embedding_size
 from seq2seq.model.word_dropout import WordDropout
 
@@ -103,6 +103,17 @@ class Decoder(nn.Module):
         out, h_n = gru(x.transpose(0, 1), hidden)
         return out.transpose(0, 1), h_n
 
+    def _gru_step(self, x: torch.Tensor, hidden: torch.Tensor,
+                  gru: nn.Module | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step: x (R, I), hidden (L, R, H) -> outputs (R, 1, H), h_n (L, R, H) (gru:
+        self.gru unless given). Training takes gru_step, whose dropout between layers is
+        cheaper than nn.GRU's; decoding calls the module, which may be int8-quantised."""
+        gru = self.gru if gru is None else gru
+        if self.training:
+            out, hidden = gru_step(gru, x, hidden)
+            return out.unsqueeze(1), hidden
+        return self._run_gru(x.unsqueeze(1), hidden, gru)
+
     def _embed_inputs(self, tgt_in: torch.Tensor) -> torch.Tensor:
         """Teacher-forced inputs tgt_in (B, T) -> embeddings (B, T, E), word dropout and dropout
         applied in training."""
@@ -135,7 +146,7 @@ class Decoder(nn.Module):
             inputs.append(early.context.squeeze(1))
         if self.input_feeding:
             inputs.append(state.feed)
-        out, hidden = self._run_gru(torch.cat(inputs, dim=-1).unsqueeze(1), state.hidden)
+        out, hidden = self._gru_step(torch.cat(inputs, dim=-1), state.hidden)
         if self.attention_kind == "bahdanau":
             attended = early
         else:
