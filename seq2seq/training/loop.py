@@ -30,6 +30,7 @@ from seq2seq.training.probe import training_precision
 from seq2seq.training.saving import Checkpoints, Progress, TrainingState
 from seq2seq.training.signals import StopRequest
 from seq2seq.training.step import StepResult, TrainingStep, gradient_scaler
+from seq2seq.training.stopping import stop_reason
 from seq2seq.training.validate import validate
 
 log = logging.getLogger(__name__)
@@ -153,21 +154,9 @@ class Trainer:
 
     def stop_reason(self, stop: StopRequest) -> str | None:
         """Why to stop now, agreed by all ranks (a signal on any rank or their mean clock)."""
-        p, tc = self.progress, self.tc
         signalled, seconds = self.ranks.all_sum([float(bool(stop)), self.elapsed()])
         self.seconds = seconds / self.ranks.world  # clocks differ a little: all take the mean
-        late = bool(tc.max_minutes) and self.seconds >= 60 * tc.max_minutes
-        if signalled > 0:
-            return "signal"
-        if tc.patience and p.bad_validations >= tc.patience:
-            return f"early stopping: no BLEU gain in {tc.patience} validations"
-        if tc.max_steps and p.step >= tc.max_steps:
-            return f"train.max_steps={tc.max_steps} reached"
-        if tc.max_epochs and p.epoch >= tc.max_epochs:
-            return f"train.max_epochs={tc.max_epochs} reached"
-        if late:
-            return f"train.max_minutes={tc.max_minutes:g} reached"
-        return None
+        return stop_reason(self.tc, self.progress, self.seconds, signalled > 0)
 
     def budget_spent(self) -> float:
         """Share of the training budget spent: steps and epochs exact, seconds as of the last
