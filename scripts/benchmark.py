@@ -12,7 +12,9 @@ update (Trainer.update: loss, label smoothing, precision, clipping, optimiser, s
 the batches the loop takes, after a warm-up, and report the median of --windows windows of
 --steps updates each; a row is the config plus its own overrides (train.precision,
 train.fast_path=false for the decoder's step loop, train.loss_chunk=0 for whole logits).
-Decoding rows translate Multi30k test_2016_flickr, or its first --sentences for a quick look.
+Decoding rows translate Multi30k test_2016_flickr, or its first --sentences for a quick look,
+and report the translation's minor page faults beside its speed (page_faults, on stderr and
+in --json).
 On a GPU (--device cuda) there are more rows: fp16 training and decoding, fp32 without TF32,
 and decoding batches sized for a GPU; --curve adds a training row at each token budget. FLOP/s
 come from torch's FLOP counter and are compared with the GEMM peak torch reaches here at the

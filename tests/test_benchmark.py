@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -121,6 +122,7 @@ def test_decoding_rows_in_rounds(trained_run):
     int8, fp32 = "greedy int8 128-sentence batches", "greedy fp32 128-sentence batches"
     assert proc.stderr.count(f"{int8} (") == 2 and proc.stderr.count(f"{fp32} (") == 2
     assert proc.stderr.count(" s): sent_s ") == 4  # only the rows asked for
+    assert len(re.findall(r", page_faults \d+", proc.stderr)) == 4
     assert "rows measured in 2 rounds" in proc.stdout
     assert f"{int8} / {fp32}: " in proc.stdout
     assert "(median of 2 rounds' ratios)" in proc.stdout
