@@ -72,9 +72,11 @@ class Translator:
     @classmethod
     def load(
         cls, source: str | Path, *, which: str = "best", ensemble: Sequence[str | Path] = (),
-        device: str = "auto", precision: str = "fp32", quantize: str = "none",
-        beam_size: int = 5, length_penalty: float = 1.0, n_best: int = 1, max_len_a: float = 1.5,
-        max_len_b: int = 10, min_len: int = 0, batch_size: int = 128,
+        device: str = "auto", precision: str = DecodeConfig.precision,
+        quantize: str = DecodeConfig.quantize, beam_size: int = DecodeConfig.beam_size,
+        length_penalty: float = DecodeConfig.length_penalty, n_best: int = DecodeConfig.n_best,
+        max_len_a: float = DecodeConfig.max_len_a, max_len_b: int = DecodeConfig.max_len_b,
+        min_len: int = DecodeConfig.min_len, batch_size: int = DecodeConfig.batch_size,
         max_src_len: int | None = None,
     ) -> Translator:
         """A translator for a run directory (its checkpoints/WHICH.pt) or checkpoint file, with
