@@ -66,8 +66,9 @@ ROWS_DECODE = [  # (name, strategy, beam, precision, batch size, sentences)
     ("greedy int8", "greedy", 1, "int8", 64, None),
     ("beam 5 int8", "beam", 5, "int8", 64, None),
     # the batch seq2seq-evaluate takes (configs/decode/greedy.yaml and beam.yaml)
-    ("greedy fp32 128-sentence batches", "greedy", 1, "fp32", 128, None),
-    ("greedy int8 128-sentence batches", "greedy", 1, "int8", 128, None),
+    ("greedy fp32 256-sentence batches", "greedy", 1, "fp32", 256, None),
+    ("greedy bf16 256-sentence batches", "greedy", 1, "bf16", 256, None),
+    ("greedy int8 256-sentence batches", "greedy", 1, "int8", 256, None),
     ("beam 5 fp32 128-sentence batches", "beam", 5, "fp32", 128, None),
     ("beam 5 bf16 128-sentence batches", "beam", 5, "bf16", 128, None),
     ("beam 5 int8 128-sentence batches", "beam", 5, "int8", 128, None),

@@ -4,7 +4,7 @@ scripts/profile_step.py).
 
     python scripts/profile_decode.py RUN_DIR [--strategy beam|greedy] [--beam 5]
                                      [--quantize none|int8 | --precision fp32|bf16|fp16]
-                                     [--batch 128] [--threads 2]
+                                     [--batch N] [--threads 2]
                                      [--sentences N] [--rows 25]
 
 Prints the sentences/s of the profiled translation (slower than an unprofiled one) and the table.
@@ -25,8 +25,9 @@ def main() -> None:
     parser.add_argument("--quantize", choices=("none", "int8"), default="none")
     parser.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
                         help="decode.precision (an int8 model decodes in fp32)")
-    parser.add_argument("--batch", type=int, default=128,
-                        help="sentences a batch; 128, as seq2seq-evaluate takes them")
+    parser.add_argument("--batch", type=int, default=None,
+                        help="sentences a batch (default: as seq2seq-evaluate takes them, "
+                        "configs/decode/STRATEGY.yaml)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sentences", type=int, default=None,
                         help="profile only the first N sentences of test_2016_flickr")
@@ -35,11 +36,14 @@ def main() -> None:
     from benchmark_rows import decoding_job
     from torch.profiler import profile
 
+    from seq2seq.composition import compose
     from seq2seq.errors import UserError
 
     beam = args.beam if args.strategy == "beam" else 1
     if args.quantize == "int8" and args.precision != "fp32":
         sys.exit(f"error: --precision {args.precision}: an int8 model decodes in fp32")
+    if args.batch is None:
+        args.batch = compose("evaluate", [f"decode={args.strategy}"]).decode.batch_size
     precision = "int8" if args.quantize == "int8" else args.precision
     try:
         loaded, decode, ids, _ = decoding_job([], args.run, args.strategy, beam, precision,

@@ -117,9 +117,9 @@ def test_rounds_give_medians_and_ratios_of_the_same_round():
 @pytest.mark.slow
 def test_decoding_rows_in_rounds(trained_run):
     proc = _benchmark(f"--run={trained_run}", "--sections", "decode", "--rows",
-                      "greedy fp32 128,greedy int8 128", "--rounds", "2", "--sentences", "100")
+                      "greedy fp32 256,greedy int8 256", "--rounds", "2", "--sentences", "100")
     assert proc.returncode == 0, proc.stderr
-    int8, fp32 = "greedy int8 128-sentence batches", "greedy fp32 128-sentence batches"
+    int8, fp32 = "greedy int8 256-sentence batches", "greedy fp32 256-sentence batches"
     assert proc.stderr.count(f"{int8} (") == 2 and proc.stderr.count(f"{fp32} (") == 2
     assert proc.stderr.count(" s): sent_s ") == 4  # only the rows asked for
     assert len(re.findall(r", page_faults \d+", proc.stderr)) == 4
@@ -142,7 +142,7 @@ def test_profile_decode_prints_the_decodings_operators(trained_run):
                           env={"SEQ2SEQ_DATA_MIRROR": str(MIRROR), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr
     head = proc.stdout.splitlines()[0]
-    assert head.startswith("greedy 1, int8, batches of 128: ")
+    assert head.startswith("greedy 1, int8, batches of 256: ")
     assert float(head.split(": ")[1].split()[0].replace(",", "")) > 0
     assert "quantized::linear_dynamic" in proc.stdout
     refused = subprocess.run([sys.executable, "scripts/profile_decode.py", str(trained_run),
