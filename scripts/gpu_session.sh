@@ -1,38 +1,69 @@
 #!/usr/bin/env bash
-# Issue #21's GPU measurements in one run (about 9 minutes on one H200), made for the device
-# tool's machine, whose Python lacks Hydra and whose working tree lacks ../shared. Prepare here:
+# Issue #21's GPU measurements in one run for the device tool's machine (one command of at most
+# 10 minutes, 15 minutes of device time a session), whose Python lacks Hydra and whose working
+# tree lacks ../shared. Prepare here:
 #   echo /.whl/ >> .git/info/exclude; echo /.gpu-data/ >> .git/info/exclude
 #   pip wheel --no-deps -w .whl hydra-core==1.3.8 omegaconf==2.3.1 antlr4-python3-runtime==4.9.3
 #   mkdir -p .gpu-data && cp ../shared/data/multi30k/* .gpu-data/
-# then run there, carrying .whl and .gpu-data:  bash scripts/gpu_session.sh "$OUT" [MINUTES]
-# It trains the de-en recipe with hardware=gpu for MINUTES (default 3; its validations give the
-# time to quality at 16k-token batches), benchmarks that run (every training row, fp16 and TF32
-# off included, tokens/s for 4k-64k-token batches, greedy and beam 5 at GPU batch sizes) and
-# profiles one update in fp32 and in bf16; last, it times the reference size's step loop with
-# Decoder.step compiled against eager (scripts/compile_step.py). Everything it prints is also
-# written to OUT_DIR.
-set -euo pipefail
-out=${1:?usage: bash scripts/gpu_session.sh OUT_DIR [MINUTES]}
-minutes=${2:-3}
+# then run there, carrying .whl and .gpu-data:  bash scripts/gpu_session.sh "$OUT" [SECONDS] [MINUTES]
+#
+# Stages, most wanted first, each under `timeout` within SECONDS in all (default 540), so that a
+# stage that fails or hangs costs only itself: train the de-en recipe with hardware=gpu for
+# MINUTES (default 1; its validations give the time to quality at 16k-token batches); the
+# benchmark's training rows of that run (fast path in every precision, TF32 off, whole logits)
+# and its tokens/s curve for 4k-64k-token batches, with the chunked loss and with whole logits;
+# the decoding rows (greedy and beam 5 at CPU and GPU batch sizes); the update profiled in fp32
+# and bf16; last, Decoder.step compiled against eager at the reference size
+# (scripts/compile_step.py). Everything printed goes to OUT_DIR/session.log; the benchmark's
+# figures also to OUT_DIR/*.json (the device tool returns at most 8 files).
+set -uo pipefail
+out=${1:?usage: bash scripts/gpu_session.sh OUT_DIR [SECONDS] [MINUTES]}
+budget=${2:-540}
+minutes=${3:-1}
 mkdir -p "$out"
+exec > >(tee -a "$out/session.log") 2>&1
+start=$SECONDS
+
+stage() {  # stage NAME SECONDS COMMAND...: COMMAND for at most SECONDS (and what is left)
+  local name=$1 limit=$2 left=$((budget - (SECONDS - start)))
+  shift 2
+  ((left < limit)) && limit=$left
+  if ((limit < 15)); then
+    echo "== $name: skipped, ${left} s of the session's ${budget} left"
+    return
+  fi
+  echo "== $name (at most $limit s; $((SECONDS - start)) s in)"
+  timeout -k 5 "$limit" "$@"
+  echo "== $name: exit status $? after $((SECONDS - start)) s"
+}
+
 if [ -d .whl ]; then
   python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
   export PYTHONPATH="$PWD:/tmp/site${PYTHONPATH:+:$PYTHONPATH}"
 fi
 export SEQ2SEQ_DATA_MIRROR=${SEQ2SEQ_DATA_MIRROR:-$PWD/.gpu-data} PYTHONUNBUFFERED=1
 run=runs/gpu-session
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
-python3 -m seq2seq.train experiment=multi30k_de_en hardware=gpu train.max_minutes="$minutes" \
-  train.progress=false hydra.run.dir=$run 2>&1 | tail -4
-cp $run/metrics.jsonl "$out/"
-python3 scripts/time_to_quality.py $run | tee "$out/time_to_quality.md"
-# every row but "train auto step loop" (auto appears in its fast-path row; a minute saved)
-python3 scripts/benchmark.py --run $run --device cuda --threads 8 --windows 3 \
-  --rows "fast path,fp32 step loop,bf16 step loop,greedy,beam" \
-  --curve 4096,16384,32768,65536 --json "$out/benchmark.json" | tee "$out/benchmark.md"
+bench=(python3 scripts/benchmark.py --run "$run" --device cuda --threads 8 --windows 3)
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
+
+stage train 110 python3 -m seq2seq.train experiment=multi30k_de_en hardware=gpu \
+  train.max_minutes="$minutes" train.progress=false hydra.run.dir=$run
+cp $run/metrics.jsonl "$out/" 2>/dev/null
+stage time_to_quality 15 python3 scripts/time_to_quality.py $run
+# fp32 (TF32) fast path, TF32 off and whole logits, and the curve; then the other precisions
+stage benchmark_train 130 "${bench[@]}" --sections gemm,train --rows "fp32 fast path" \
+  --curve 4096,16384,32768,65536 --json "$out/benchmark_train.json"
+stage benchmark_precisions 100 "${bench[@]}" --sections train \
+  --rows "bf16 fast path,fp16 fast path,auto fast path" --curve 32768,65536 train.loss_chunk=0 \
+  --json "$out/benchmark_precisions.json"
+stage benchmark_decode 100 "${bench[@]}" --sections decode \
+  --rows "greedy fp32 256,batches of,beam 5 fp32 128,beam 5 fp16" \
+  --json "$out/benchmark_decode.json"
 for precision in fp32 bf16; do
-  python3 scripts/profile_step.py --device cuda --rows 20 experiment=multi30k_de_en \
-    hardware=gpu train.precision=$precision | tee "$out/profile_$precision.txt"
+  stage "profile_$precision" 30 python3 scripts/profile_step.py --device cuda --rows 15 \
+    experiment=multi30k_de_en hardware=gpu train.precision=$precision
 done
-python3 scripts/compile_step.py --device cuda --threads 8 --windows 3 \
-  experiment=joeynmt_reference train.precision=fp32 | tee "$out/compile_step.txt"
+stage compile_step 60 python3 scripts/compile_step.py --device cuda --threads 8 --windows 3 \
+  experiment=joeynmt_reference train.precision=fp32
+echo "== session: $((SECONDS - start)) s"
