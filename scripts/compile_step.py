@@ -21,9 +21,25 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from benchmark_rows import loop_groups, make_trainer, timed_updates
+
+
+@contextmanager
+def dropout_off(model):
+    """model in training mode (cuDNN's GRU backward refuses eval mode) with every dropout
+    probability (a module's float `p` or `dropout`, nn.GRU's between layers too) at 0."""
+    saved = [(m, name, getattr(m, name)) for m in model.modules() for name in ("p", "dropout")
+             if isinstance(getattr(m, name, None), float)]
+    for m, name, _ in saved:
+        setattr(m, name, 0.0)
+    try:
+        yield
+    finally:
+        for m, name, value in saved:
+            setattr(m, name, value)
 
 
 def gradients(trainer, batch) -> tuple[float, dict]:
@@ -31,13 +47,12 @@ def gradients(trainer, batch) -> tuple[float, dict]:
     from seq2seq.training.step import training_loss
 
     model = trainer.state.model
-    model.eval()
     model.zero_grad(set_to_none=True)
-    loss = training_loss(trainer.tc, model, batch, trainer.sp.pad, trainer.precision)
-    loss.backward()
+    with dropout_off(model):
+        loss = training_loss(trainer.tc, model, batch, trainer.sp.pad, trainer.precision)
+        loss.backward()
     grads = {n: p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}
     model.zero_grad(set_to_none=True)
-    model.train()
     return float(loss.detach()), grads
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seq2seq.data.batching import collate, token_batches
+from seq2seq.data.batching import collate, pad, token_batches
 from seq2seq.data.corpus import read_lines
 from seq2seq.errors import UserError
 
@@ -64,3 +64,10 @@ def test_collate_adds_bos_eos_and_pads():
     assert batch.tgt_out.tolist() == [[9, 3, 0], [10, 11, 3]]
     assert batch.index.tolist() == [4, 2]
     assert batch.src.dtype == torch.long
+
+
+def test_pad_places_each_row_left_and_keeps_int64():
+    big = 2**40  # past int32: the ids stay int64
+    out = pad([[], [big, 1], [7]], 9)
+    assert out.tolist() == [[9, 9], [big, 1], [7, 9]]
+    assert out.dtype == torch.long
