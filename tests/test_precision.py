@@ -122,6 +122,29 @@ def test_training_auto_measures_the_runs_own_step_and_leaves_the_run_unchanged(
     assert build_trainer(cfg, tmp_path / "bf16", ov, Ranks()).precision == "bf16"
 
 
+def test_training_auto_times_different_batches_in_turn_the_same_for_each_precision(
+        tmp_path, monkeypatch):
+    seen = []  # (precision, the batch's first corpus index) of every probe pass
+    real_loss = probe.training_loss
+
+    def loss(tc, model, batch, pad, precision):
+        seen.append((precision, int(batch.index[0])))
+        return real_loss(tc, model, batch, pad, precision)
+
+    def timed(run, device, repeats):  # every pass run, each precision reported as fast
+        for _ in range(repeats + 1):
+            run()
+        return 1.0
+
+    monkeypatch.setattr(probe, "training_loss", loss)
+    monkeypatch.setattr(probe, "timed", timed)
+    cfg, ov = train_config(tmp_path, "train.precision=auto")
+    assert build_trainer(cfg, tmp_path / "run", ov, Ranks()).precision == "fp32"  # a tie
+    firsts = {p: [i for q, i in seen if q == p] for p in ("fp32", "bf16")}
+    assert [q for q, _ in seen] == ["fp32"] * probe.BATCHES + ["bf16"] * probe.BATCHES
+    assert firsts["fp32"] == firsts["bf16"] and len(set(firsts["fp32"])) == probe.BATCHES
+
+
 def test_decoding_auto_measures_the_loaded_model(trained_run, monkeypatch, tmp_path):
     monkeypatch.setattr(loading, "timed", _fake_timed([1.0, 0.5]))
     assert open_model(trained_run, device="cpu", precision="auto").precision == "bf16"

@@ -55,7 +55,7 @@ class Trainer:
         self.started, self.seconds_before = time.monotonic(), 0.0
         self.seconds = 0.0  # training seconds as all ranks agree (stop_reason)
         self.epoch_length = 1  # this rank's batches in the current epoch
-        first = lambda: self.collate(self.epoch_batches(0)[0], 0)  # noqa: E731
+        first = lambda n: [self.collate(b, 0) for b in self.epoch_batches(0)[:n]]  # noqa: E731
         self.precision = training_precision(cfg, model, first, self.sp.pad, device, ranks)
         self.state.scaler = gradient_scaler(self.precision, device)
         self.step = TrainingStep(self.tc, self.net, model, optimizer, self.sp.pad, device, ranks,
