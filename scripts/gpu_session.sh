@@ -9,13 +9,15 @@
 #
 # Stages, most wanted first, each under `timeout` within SECONDS in all (default 540), so that a
 # stage that fails or hangs costs only itself: train the de-en recipe with hardware=gpu for
-# MINUTES (default 1; its validations give the time to quality at 16k-token batches); the
-# benchmark's training rows of that run (fast path in every precision, TF32 off, whole logits)
-# and its tokens/s curve for 4k-64k-token batches, with the chunked loss and with whole logits;
-# the decoding rows (greedy and beam 5 at CPU and GPU batch sizes); the update profiled in fp32
-# and bf16; last, Decoder.step compiled against eager at the reference size
-# (scripts/compile_step.py). Everything printed goes to OUT_DIR/session.log; the benchmark's
-# figures also to OUT_DIR/*.json (the device tool returns at most 8 files).
+# MINUTES (default 1; its validations give the time to quality at 16k-token batches, its logged
+# rate the real loop's); the same loop for a few seconds under cProfile (the host's work between
+# updates: the loop ran at 194k target tok/s where its update alone ran at 415-492k); the
+# benchmark's training rows of that run (fp32 with and without TF32, auto: which precision the
+# probe picks) and its tokens/s curve for 4k-128k-token batches; the other precisions; the
+# decoding rows (greedy and beam 5 at CPU and GPU batch sizes); Decoder.step compiled against
+# eager at the reference size (scripts/compile_step.py); the update profiled in fp32 and bf16.
+# Everything printed goes to OUT_DIR/session.log; the benchmark's figures also to OUT_DIR/*.json
+# and the profile to OUT_DIR/loop.prof (the device tool returns at most 8 files).
 set -uo pipefail
 out=${1:?usage: bash scripts/gpu_session.sh OUT_DIR [SECONDS] [MINUTES]}
 budget=${2:-540}
@@ -47,23 +49,25 @@ bench=(python3 scripts/benchmark.py --run "$run" --device cuda --threads 8 --win
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
 
-stage train 110 python3 -m seq2seq.train experiment=multi30k_de_en hardware=gpu \
-  train.max_minutes="$minutes" train.progress=false hydra.run.dir=$run
+train=(python3 -m seq2seq.train experiment=multi30k_de_en hardware=gpu train.progress=false)
+stage train 110 "${train[@]}" train.max_minutes="$minutes" hydra.run.dir=$run
 cp $run/metrics.jsonl "$out/" 2>/dev/null
 stage time_to_quality 15 python3 scripts/time_to_quality.py $run
-# fp32 (TF32) fast path, TF32 off and whole logits, and the curve; then the other precisions
-stage benchmark_train 130 "${bench[@]}" --sections gemm,train --rows "fp32 fast path" \
-  --curve 4096,16384,32768,65536 --json "$out/benchmark_train.json"
-stage benchmark_precisions 100 "${bench[@]}" --sections train \
-  --rows "bf16 fast path,fp16 fast path,auto fast path" --curve 32768,65536 train.loss_chunk=0 \
-  --json "$out/benchmark_precisions.json"
+stage loop_profile 60 python3 -m cProfile -o "$out/loop.prof" "${train[@]:1}" \
+  train.max_minutes=0.3 train.valid_every=0 hydra.run.dir=runs/gpu-profiled
+stage loop_profile_table 15 python3 -c "import pstats; s = pstats.Stats('$out/loop.prof'); \
+s.sort_stats('tottime').print_stats(25); s.sort_stats('cumulative').print_stats('seq2seq', 40)"
+stage benchmark_train 130 "${bench[@]}" --sections gemm,train --rows "fp32 fast path,auto fast" \
+  --curve 4096,16384,65536,131072 --json "$out/benchmark_train.json"
 stage benchmark_decode 100 "${bench[@]}" --sections decode \
   --rows "greedy fp32 256,batches of,beam 5 fp32 128,beam 5 fp16" \
   --json "$out/benchmark_decode.json"
+stage compile_step 70 python3 scripts/compile_step.py --device cuda --threads 8 --windows 3 \
+  experiment=joeynmt_reference train.precision=fp32
+stage benchmark_precisions 80 "${bench[@]}" --sections train --rows "bf16 fast path,fp16" \
+  --json "$out/benchmark_precisions.json"
 for precision in fp32 bf16; do
   stage "profile_$precision" 30 python3 scripts/profile_step.py --device cuda --rows 15 \
     experiment=multi30k_de_en hardware=gpu train.precision=$precision
 done
-stage compile_step 60 python3 scripts/compile_step.py --device cuda --threads 8 --windows 3 \
-  experiment=joeynmt_reference train.precision=fp32
 echo "== session: $((SECONDS - start)) s"
