@@ -17,6 +17,7 @@ from seq2seq.training.run import run_training
 sys.path.insert(0, str(REPO / "scripts"))
 from benchmark_report import _ratio, median_of_rounds  # noqa: E402
 from benchmark_rows import loop_groups, make_trainer, timed_updates  # noqa: E402
+from compile_step import dropout_off  # noqa: E402
 
 
 def test_the_benchmarks_step_is_one_step_of_the_loop(tmp_path):
@@ -150,6 +151,28 @@ def test_profile_decode_prints_the_decodings_operators(trained_run):
                              cwd=REPO, capture_output=True, text=True, timeout=600)
     assert refused.returncode != 0
     assert refused.stderr == "error: --precision bf16: an int8 model decodes in fp32\n"
+
+
+def test_compile_steps_check_has_dropout_at_0_in_training_mode(tmp_path):
+    """cuDNN's GRU backward refuses eval mode, so the check batch keeps training mode with every
+    dropout probability at 0: the loss of eval mode, the probabilities put back after."""
+    from seq2seq.training.step import training_loss
+
+    trainer = make_trainer([*TINY, f"data.cache_dir={tmp_path / 'cache'}",
+                            "model.encoder.gru.num_layers=2", "model.encoder.gru.dropout=0.3",
+                            "model.decoder.output_dropout=0.3"], None, 0, "cpu", tmp_path / "b")
+    (batch,), model = loop_groups(trainer, 1)[0], trainer.state.model
+
+    def loss() -> float:
+        return float(training_loss(trainer.tc, model, batch, trainer.sp.pad, "fp32").detach())
+
+    model.eval()
+    evaluated = loss()
+    model.train()
+    with dropout_off(model):
+        assert model.training and model.encoder.gru.dropout == 0.0
+        assert loss() == evaluated
+    assert model.encoder.gru.dropout == 0.3 and loss() != evaluated
 
 
 def _compile_step(tmp_path, *args: str) -> subprocess.CompletedProcess:
