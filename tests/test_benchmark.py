@@ -116,6 +116,22 @@ def test_rounds_give_medians_and_ratios_of_the_same_round():
 
 
 @pytest.mark.slow
+def test_rounds_take_the_rows_in_reverse_every_other_round(monkeypatch):
+    import benchmark
+
+    order = []
+
+    def row(name, func, *args) -> dict:  # a machine that slows down: the nth row reads n
+        order.append(name)
+        return {"sent_s": float(len(order))}
+
+    monkeypatch.setattr(benchmark, "row", row)
+    merged = benchmark.in_rounds([("a", None), ("b", None), ("c", None)], 3)
+    assert order == ["a", "b", "c", "c", "b", "a", "a", "b", "c"]
+    # medians of (1, 6, 7), (2, 5, 8) and (3, 4, 9)
+    assert [merged[k]["sent_s"] for k in "abc"] == [6.0, 5.0, 4.0]
+
+
 def test_decoding_rows_in_rounds(trained_run):
     proc = _benchmark(f"--run={trained_run}", "--sections", "decode", "--rows",
                       "greedy fp32 256,greedy int8 256", "--rounds", "2", "--sentences", "100")
