@@ -20,10 +20,10 @@ and decoding batches sized for a GPU; --curve adds a training row at each token 
 come from torch's FLOP counter and are compared with the GEMM peak torch reaches here at the
 same dtype, measured in the same run.
 
---rounds N measures every row N times, all rows one after another in each round, and reports
-the medians; a ratio between two rows is then the median of the N ratios of the same round, so
-that a machine whose speed drifts between minutes (shared hosts: 20% and more) weighs on both
-rows of a ratio alike.
+--rounds N measures every row N times, all rows one after another in each round (in reverse
+every other round), and reports the medians; a ratio between two rows is then the median of the
+N ratios of the same round, so that a machine whose speed drifts between minutes (shared hosts:
+20% and more) weighs on both rows of a ratio alike.
 
 With --run, the run's saved config is the starting point and the overrides change it (a change
 to the weights' shapes or the tokenizer is refused with one line); training rows resume the

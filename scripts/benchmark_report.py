@@ -84,8 +84,8 @@ def report(results: dict) -> None:
     print(f"machine: {results['machine']}; overrides: {' '.join(results['overrides']) or 'none'}"
           + (f"; run: {results['run']}" if results.get("run") else ""))
     if results.get("rounds", 1) > 1:
-        print(f"rows measured in {results['rounds']} rounds, one after another in each round, "
-              "each time in a fresh process: medians")
+        print(f"rows measured in {results['rounds']} rounds, one after another in each round "
+              "(in reverse every other round), each time in a fresh process: medians")
     gemm = results["gemm"]
     if gemm:
         figures = ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in gemm.items())
