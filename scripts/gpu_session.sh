@@ -13,9 +13,10 @@
 # rate the real loop's); the same loop for a few seconds under cProfile (the host's work between
 # updates: the loop ran at 194k target tok/s where its update alone ran at 415-492k); the
 # benchmark's training rows of that run (fp32 with and without TF32, auto: which precision the
-# probe picks) and its tokens/s curve for 4k-128k-token batches; the other precisions; the
-# decoding rows (greedy and beam 5 at CPU and GPU batch sizes); Decoder.step compiled against
-# eager at the reference size (scripts/compile_step.py); the update profiled in fp32 and bf16.
+# probe picks) and its tokens/s curve for 4k-128k-token batches; the decoding rows (greedy and
+# beam 5 at CPU and GPU batch sizes); Decoder.step compiled against eager at the reference size
+# (scripts/compile_step.py); whether new batch shapes are what slows bf16 and fp16
+# (scripts/shape_passes.py); the other precisions' rows; the update profiled in fp32 and bf16.
 # Everything printed goes to OUT_DIR/session.log; the benchmark's figures also to OUT_DIR/*.json
 # and the profile to OUT_DIR/loop.prof (the device tool returns at most 8 files).
 set -uo pipefail
@@ -64,6 +65,8 @@ stage benchmark_decode 100 "${bench[@]}" --sections decode \
   --json "$out/benchmark_decode.json"
 stage compile_step 70 python3 scripts/compile_step.py --device cuda --threads 8 --windows 3 \
   experiment=joeynmt_reference train.precision=fp32
+stage shape_passes 50 python3 scripts/shape_passes.py experiment=multi30k_de_en hardware=gpu \
+  --device cuda --threads 8 --precisions fp32,bf16,fp16 --batches 30 --passes 3
 stage benchmark_precisions 80 "${bench[@]}" --sections train --rows "bf16 fast path,fp16" \
   --json "$out/benchmark_precisions.json"
 for precision in fp32 bf16; do

@@ -219,3 +219,21 @@ def test_compiling_the_step_of_a_fast_path_model_is_refused_in_one_line(tmp_path
     assert proc.returncode != 0
     assert proc.stderr.startswith("error: this model trains on the fast path")
     assert proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_shape_passes_times_the_same_batches_pass_after_pass(tmp_path):
+    proc = subprocess.run([sys.executable, "scripts/shape_passes.py", *TINY,
+                           f"data.cache_dir={tmp_path / 'cache'}", "--precisions", "fp32,bf16",
+                           "--batches", "2", "--passes", "3"],
+                          cwd=REPO, capture_output=True, text=True, timeout=600,
+                          env={"SEQ2SEQ_DATA_MIRROR": str(MIRROR), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["fp32", "bf16"]
+    for line in lines:
+        assert "by pass over the same 2 batches: " in line
+        rates = line.split(": ")[2].split(" (")[0].split(", ")
+        assert len(rates) == 3 and all(float(r.replace(",", "")) > 0 for r in rates)
+    refused = subprocess.run([sys.executable, "scripts/shape_passes.py", "--passes", "0"],
+                             cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert refused.stderr == "error: --passes 0: a whole number of at least 1\n"
