@@ -55,6 +55,11 @@ def loop_groups(trainer, count: int) -> list:
     return groups[:count]
 
 
+def target_tokens(trainer, groups: list) -> int:
+    """Target tokens (padding left out) of the batches of groups, as the loop counts them."""
+    return sum(int((b.tgt_out != trainer.sp.pad).sum()) for g in groups for b in g)
+
+
 def timed_updates(trainer, groups: list) -> float:
     """Seconds for the loop's update over each group in turn (the GPU's queue drained)."""
     import torch
@@ -104,7 +109,7 @@ def measure_train(overrides, run, windows, steps, threads, device) -> dict:
             window = groups[2 + w * steps : 2 + (w + 1) * steps]
             seconds = timed_updates(trainer, window)
             batches = [b for g in window for b in g]
-            tokens = sum(int((b.tgt_out != trainer.sp.pad).sum()) for b in batches)
+            tokens = target_tokens(trainer, window)
             tgt_rates.append(tokens / seconds)
             tgt_tokens += tokens
             src_rates.append(sum(int(b.src_lengths.sum()) for b in batches) / seconds)

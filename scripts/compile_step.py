@@ -24,7 +24,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from benchmark_rows import loop_groups, make_trainer, timed_updates
+from benchmark_rows import loop_groups, make_trainer, target_tokens, timed_updates
 
 
 @contextmanager
@@ -114,7 +114,7 @@ def main() -> None:
         steps = {"eager": eager,
                  f"torch.compile (mode {args.mode}, {gru})":
                  torch.compile(eager, dynamic=True, mode=args.mode)}
-        tokens = sum(int((b.tgt_out != trainer.sp.pad).sum()) for g in window for b in g)
+        tokens = target_tokens(trainer, window)
         start = time.perf_counter()
         compare_on_one_batch(trainer, window[0][0], *steps.values())
         trainer.state.model.train()

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmark_rows import loop_groups, make_trainer, timed_updates
+from benchmark_rows import loop_groups, make_trainer, target_tokens, timed_updates
 
 
 def main() -> None:
@@ -45,7 +45,7 @@ def main() -> None:
         activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
         with profile(activities=activities, record_shapes=args.shapes) as prof:
             seconds = timed_updates(trainer, groups[2:])
-    tokens = sum(int((b.tgt_out != trainer.sp.pad).sum()) for g in groups[2:] for b in g)
+    tokens = target_tokens(trainer, groups[2:])
     print(f"{trainer.precision}, {args.steps} updates, {tokens / seconds:,.0f} target tok/s "
           f"under the profiler; overrides: {' '.join(args.overrides) or 'none'}")
     sort = "self_cuda_time_total" if cuda else "self_cpu_time_total"

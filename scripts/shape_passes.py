@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmark_rows import loop_groups, make_trainer, timed_updates
+from benchmark_rows import loop_groups, make_trainer, target_tokens, timed_updates
 
 
 def main() -> None:
@@ -45,7 +45,7 @@ def main() -> None:
                 sys.exit(f"error: {exc}")
             trainer.state.model.train()
             groups = loop_groups(trainer, args.batches)
-            tokens = sum(int((b.tgt_out != trainer.sp.pad).sum()) for g in groups for b in g)
+            tokens = target_tokens(trainer, groups)
             rates = [tokens / timed_updates(trainer, groups) for _ in range(args.passes)]
         print(f"{precision}: target tok/s by pass over the same {len(groups)} batches: "
               + ", ".join(f"{r:,.0f}" for r in rates)
