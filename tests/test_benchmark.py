@@ -115,7 +115,6 @@ def test_rounds_give_medians_and_ratios_of_the_same_round():
     assert _ratio(rows, "a", "b", "sent_s") == "a / b: 2.50x"
 
 
-@pytest.mark.slow
 def test_rounds_take_the_rows_in_reverse_every_other_round(monkeypatch):
     import benchmark
 
@@ -132,6 +131,7 @@ def test_rounds_take_the_rows_in_reverse_every_other_round(monkeypatch):
     assert [merged[k]["sent_s"] for k in "abc"] == [6.0, 5.0, 4.0]
 
 
+@pytest.mark.slow
 def test_decoding_rows_in_rounds(trained_run):
     proc = _benchmark(f"--run={trained_run}", "--sections", "decode", "--rows",
                       "greedy fp32 256,greedy int8 256", "--rounds", "2", "--sentences", "100")

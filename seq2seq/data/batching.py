@@ -36,8 +36,8 @@ class Batch(NamedTuple):
 
 def pad(seqs: list[list[int]], pad_id: int) -> torch.Tensor:
     """(B, max length) int64 tensor of seqs right-padded with pad_id: every id placed at once
-    through the mask of real positions (a copy a row took 3 ms for 800 rows, a fifth of a GPU
-    update; this takes 0.6)."""
+    through the mask of real positions (0.6 ms for 800 rows on a 2-core EPYC, against 3.2 for a
+    copy a row)."""
     lengths = torch.tensor([len(s) for s in seqs])
     out = torch.full((len(seqs), int(lengths.max())), pad_id, dtype=torch.long)
     out[torch.arange(out.shape[1]) < lengths[:, None]] = torch.tensor(
