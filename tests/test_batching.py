@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import torch
 
@@ -64,6 +66,27 @@ def test_collate_adds_bos_eos_and_pads():
     assert batch.tgt_out.tolist() == [[9, 3, 0], [10, 11, 3]]
     assert batch.index.tolist() == [4, 2]
     assert batch.src.dtype == torch.long
+
+
+def test_collate_equals_padding_each_list_with_its_bos_and_eos():
+    rng = random.Random(3)
+    src = [[rng.randrange(4, 50) for _ in range(rng.randrange(0, 9))] for _ in range(40)]
+    tgt = [[rng.randrange(4, 50) for _ in range(rng.randrange(0, 9))] for _ in range(40)]
+    batch = collate(src, tgt, list(range(40)), pad_id=0, bos_id=2, eos_id=3)
+    src_width = max(len(s) for s in src) + 1
+    tgt_width = max(len(t) for t in tgt) + 1
+    row = lambda ids, width: ids + [0] * (width - len(ids))  # noqa: E731
+    assert batch.src.tolist() == [row(s + [3], src_width) for s in src]
+    assert batch.tgt_in.tolist() == [row([2] + t, tgt_width) for t in tgt]
+    assert batch.tgt_out.tolist() == [row(t + [3], tgt_width) for t in tgt]
+    assert batch.src_lengths.tolist() == [len(s) + 1 for s in src]
+    assert all(t.is_contiguous() and t.dtype == torch.long for t in batch)
+
+
+def test_collate_of_empty_lists_is_bos_and_eos_alone():
+    batch = collate([[]], [[]], [0], pad_id=0, bos_id=2, eos_id=3)
+    assert (batch.src.tolist(), batch.tgt_in.tolist(), batch.tgt_out.tolist()) == (
+        [[3]], [[2]], [[3]])
 
 
 def test_pad_places_each_row_left_and_keeps_int64():
