@@ -10,8 +10,9 @@
 # Stages, most wanted first, each under `timeout` within SECONDS in all (default 540), so that a
 # stage that fails or hangs costs only itself: train the de-en recipe with hardware=gpu for
 # MINUTES (default 1; its validations give the time to quality at 16k-token batches, its logged
-# rate the real loop's); the same loop for a few seconds under cProfile (the host's work between
-# updates: the loop ran at 194k target tok/s where its update alone ran at 415-492k); the
+# rate the real loop's); the loop against its update alone, side by side, with the loop's time
+# split by part (scripts/loop_overhead.py: the loop ran at 194k target tok/s where its update
+# alone ran at 415-492k); the same loop for a few seconds under cProfile; the
 # benchmark's training rows of that run (fp32 with and without TF32, auto: which precision the
 # probe picks) and its tokens/s curve for 4k-128k-token batches; the decoding rows (greedy and
 # beam 5 at CPU and GPU batch sizes); Decoder.step compiled against eager at the reference size
@@ -54,6 +55,8 @@ train=(python3 -m seq2seq.train experiment=multi30k_de_en hardware=gpu train.pro
 stage train 110 "${train[@]}" train.max_minutes="$minutes" hydra.run.dir=$run
 cp $run/metrics.jsonl "$out/" 2>/dev/null
 stage time_to_quality 15 python3 scripts/time_to_quality.py $run
+stage loop_overhead 60 python3 scripts/loop_overhead.py experiment=multi30k_de_en hardware=gpu \
+  --device cuda --threads 8 --updates 40 --rounds 3
 stage loop_profile 60 python3 -m cProfile -o "$out/loop.prof" "${train[@]:1}" \
   train.max_minutes=0.3 train.valid_every=0 hydra.run.dir=runs/gpu-profiled
 stage loop_profile_table 15 python3 -c "import pstats; s = pstats.Stats('$out/loop.prof'); \

@@ -16,7 +16,7 @@ from seq2seq.training.run import run_training
 
 sys.path.insert(0, str(REPO / "scripts"))
 from benchmark_report import _ratio, median_of_rounds  # noqa: E402
-from benchmark_rows import loop_groups, make_trainer, timed_updates  # noqa: E402
+from benchmark_rows import loop_groups, make_trainer, target_tokens, timed_updates  # noqa: E402
 from compile_step import dropout_off  # noqa: E402
 
 
@@ -237,3 +237,41 @@ def test_shape_passes_times_the_same_batches_pass_after_pass(tmp_path):
     refused = subprocess.run([sys.executable, "scripts/shape_passes.py", "--passes", "0"],
                              cwd=REPO, capture_output=True, text=True, timeout=600)
     assert refused.stderr == "error: --passes 0: a whole number of at least 1\n"
+
+
+def test_loop_overhead_times_the_loop_over_the_batches_the_update_takes(tmp_path):
+    from loop_overhead import PARTS, loop_seconds, time_parts
+
+    trainer = make_trainer([*TINY, f"data.cache_dir={tmp_path / 'cache'}", "train.max_epochs=0"],
+                           None, 0, "cpu", tmp_path / "run")
+    trainer.validate_and_save = lambda scheduled=True: None
+    trainer.state.model.train()
+    per_epoch = len(trainer.epoch_batches())
+    count = per_epoch + 2  # into the next epoch, as loop_groups goes
+    tokens = target_tokens(trainer, loop_groups(trainer, count))
+    parts = time_parts(trainer)
+    seconds, trained = loop_seconds(trainer, count)
+    assert (trainer.progress.step, trainer.progress.epoch, trainer.progress.batch) == (count, 1, 2)
+    assert trained == tokens and seconds > 0
+    assert set(parts) == set(PARTS) and sum(parts.values()) <= seconds
+
+
+def test_loop_overhead_prints_both_rates_and_the_loops_parts(tmp_path):
+    proc = subprocess.run([sys.executable, "scripts/loop_overhead.py", *TINY,
+                           f"data.cache_dir={tmp_path / 'cache'}", "--updates", "2",
+                           "--rounds", "2", "--threads", "1"],
+                          cwd=REPO, capture_output=True, text=True, timeout=600,
+                          env={"SEQ2SEQ_DATA_MIRROR": str(MIRROR), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines[:2]] == ["round 1", "round 2"]
+    assert re.search(r"^update alone .*: [\d,]+ target tok/s$", proc.stdout, re.M)
+    assert re.search(r"^the loop .*: [\d,]+ target tok/s, [\d.]+x the update alone$",
+                     proc.stdout, re.M)
+    split = re.search(r"ms per update: collate [\d.]+, update [\d.]+, after_step [\d.]+, "
+                      r"stop_reason [\d.]+, epoch_batches [\d.]+, rest [\d.]+; total ([\d.]+)",
+                      proc.stdout)
+    assert split and float(split.group(1)) > 0
+    refused = subprocess.run([sys.executable, "scripts/loop_overhead.py", "--updates", "0"],
+                             cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert refused.stderr == "error: --updates 0: a whole number of at least 1\n"
