@@ -43,10 +43,16 @@ def test_the_benchmarks_step_is_one_step_of_the_loop(tmp_path):
     assert lr == after_loop.training["optimizer"]["param_groups"][0]["lr"] == pytest.approx(5e-4)
 
 
-def _benchmark(*args: str, cwd=REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "scripts/benchmark.py", *args], cwd=cwd,
+def _script(name: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """scripts/NAME run from the repository with args, the data mirror and env in its
+    environment."""
+    return subprocess.run([sys.executable, f"scripts/{name}", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=600,
-                          env={"SEQ2SEQ_DATA_MIRROR": str(MIRROR), "PATH": "/usr/bin:/bin"})
+                          env={"SEQ2SEQ_DATA_MIRROR": str(MIRROR), "PATH": "/usr/bin:/bin", **env})
+
+
+def _benchmark(*args: str) -> subprocess.CompletedProcess:
+    return _script("benchmark.py", *args)
 
 
 @pytest.mark.parametrize(
@@ -152,19 +158,15 @@ def test_decoding_rows_in_rounds(trained_run):
 
 
 def test_profile_decode_prints_the_decodings_operators(trained_run):
-    proc = subprocess.run([sys.executable, "scripts/profile_decode.py", str(trained_run),
-                           "--strategy", "greedy", "--quantize", "int8", "--rows", "25",
-                           "--sentences", "100"],
-                          cwd=REPO, capture_output=True, text=True, timeout=600,
-                          env={"SEQ2SEQ_DATA_MIRROR": str(MIRROR), "PATH": "/usr/bin:/bin"})
+    proc = _script("profile_decode.py", str(trained_run), "--strategy", "greedy", "--quantize",
+                   "int8", "--rows", "25", "--sentences", "100")
     assert proc.returncode == 0, proc.stderr
     head = proc.stdout.splitlines()[0]
     assert head.startswith("greedy 1, int8, batches of 256: ")
     assert float(head.split(": ")[1].split()[0].replace(",", "")) > 0
     assert "quantized::linear_dynamic" in proc.stdout
-    refused = subprocess.run([sys.executable, "scripts/profile_decode.py", str(trained_run),
-                              "--quantize", "int8", "--precision", "bf16"],
-                             cwd=REPO, capture_output=True, text=True, timeout=600)
+    refused = _script("profile_decode.py", str(trained_run), "--quantize", "int8",
+                      "--precision", "bf16")
     assert refused.returncode != 0
     assert refused.stderr == "error: --precision bf16: an int8 model decodes in fp32\n"
 
@@ -192,11 +194,8 @@ def test_compile_steps_check_has_dropout_at_0_in_training_mode(tmp_path):
 
 
 def _compile_step(tmp_path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "scripts/compile_step.py", *TINY,
-                           f"data.cache_dir={tmp_path / 'cache'}", *args],
-                          cwd=REPO, capture_output=True, text=True, timeout=600,
-                          env={"SEQ2SEQ_DATA_MIRROR": str(MIRROR), "PATH": "/usr/bin:/bin",
-                               "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor")})
+    return _script("compile_step.py", *TINY, f"data.cache_dir={tmp_path / 'cache'}", *args,
+                   TORCHINDUCTOR_CACHE_DIR=str(tmp_path / "inductor"))
 
 
 @pytest.mark.slow
@@ -222,11 +221,8 @@ def test_compiling_the_step_of_a_fast_path_model_is_refused_in_one_line(tmp_path
 
 
 def test_shape_passes_times_the_same_batches_pass_after_pass(tmp_path):
-    proc = subprocess.run([sys.executable, "scripts/shape_passes.py", *TINY,
-                           f"data.cache_dir={tmp_path / 'cache'}", "--precisions", "fp32,bf16",
-                           "--batches", "2", "--passes", "3"],
-                          cwd=REPO, capture_output=True, text=True, timeout=600,
-                          env={"SEQ2SEQ_DATA_MIRROR": str(MIRROR), "PATH": "/usr/bin:/bin"})
+    proc = _script("shape_passes.py", *TINY, f"data.cache_dir={tmp_path / 'cache'}",
+                   "--precisions", "fp32,bf16", "--batches", "2", "--passes", "3")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == ["fp32", "bf16"]
@@ -234,8 +230,7 @@ def test_shape_passes_times_the_same_batches_pass_after_pass(tmp_path):
         assert "by pass over the same 2 batches: " in line
         rates = line.split(": ")[2].split(" (")[0].split(", ")
         assert len(rates) == 3 and all(float(r.replace(",", "")) > 0 for r in rates)
-    refused = subprocess.run([sys.executable, "scripts/shape_passes.py", "--passes", "0"],
-                             cwd=REPO, capture_output=True, text=True, timeout=600)
+    refused = _script("shape_passes.py", "--passes", "0")
     assert refused.stderr == "error: --passes 0: a whole number of at least 1\n"
 
 
@@ -257,11 +252,8 @@ def test_loop_overhead_times_the_loop_over_the_batches_the_update_takes(tmp_path
 
 
 def test_loop_overhead_prints_both_rates_and_the_loops_parts(tmp_path):
-    proc = subprocess.run([sys.executable, "scripts/loop_overhead.py", *TINY,
-                           f"data.cache_dir={tmp_path / 'cache'}", "--updates", "2",
-                           "--rounds", "2", "--threads", "1"],
-                          cwd=REPO, capture_output=True, text=True, timeout=600,
-                          env={"SEQ2SEQ_DATA_MIRROR": str(MIRROR), "PATH": "/usr/bin:/bin"})
+    proc = _script("loop_overhead.py", *TINY, f"data.cache_dir={tmp_path / 'cache'}",
+                   "--updates", "2", "--rounds", "2", "--threads", "1")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert [line.split(":")[0] for line in lines[:2]] == ["round 1", "round 2"]
@@ -272,6 +264,5 @@ def test_loop_overhead_prints_both_rates_and_the_loops_parts(tmp_path):
                       r"stop_reason [\d.]+, epoch_batches [\d.]+, rest [\d.]+; total ([\d.]+)",
                       proc.stdout)
     assert split and float(split.group(1)) > 0
-    refused = subprocess.run([sys.executable, "scripts/loop_overhead.py", "--updates", "0"],
-                             cwd=REPO, capture_output=True, text=True, timeout=600)
+    refused = _script("loop_overhead.py", "--updates", "0")
     assert refused.stderr == "error: --updates 0: a whole number of at least 1\n"
