@@ -10,9 +10,10 @@
 # Stages, most wanted first, each under `timeout` within SECONDS in all (default 540), so that a
 # stage that fails or hangs costs only itself: train the de-en recipe with hardware=gpu for
 # MINUTES (default 1; its validations give the time to quality at 16k-token batches, its logged
-# rate the real loop's); the loop against its update alone, side by side, with the loop's time
-# split by part (scripts/loop_overhead.py: the loop ran at 194k target tok/s where its update
-# alone ran at 415-492k); the same loop for a few seconds under cProfile; the
+# rate the real loop's); the loop against its update alone, side by side, collating in turn
+# and ahead in a thread, with the loop's time split by part (scripts/loop_overhead.py: the loop
+# ran at 194k target tok/s where its update alone ran at 415-492k); the same loop for a few
+# seconds under cProfile; the
 # benchmark's training rows of that run (fp32 with and without TF32, auto: which precision the
 # probe picks) and its tokens/s curve for 4k-128k-token batches; the decoding rows (greedy and
 # beam 5 at CPU and GPU batch sizes); Decoder.step compiled against eager at the reference size

@@ -1,8 +1,9 @@
 """What the training loop costs beyond its update: the same updates timed as scripts/benchmark.py
 times them (Trainer.update over batches collated beforehand and already on the device) and as
 the loop makes them (Trainer.run_epoch: collation, transfer, the update, logging, stop checks),
-side by side in rounds, with the loop's wall time split by part. Validation and checkpoint
-writes are left out of both.
+collating each update's batches in turn or one update ahead in a worker thread (as it does on a
+GPU; seq2seq/training/feed.py), side by side in rounds, with the loop's wall time split by part.
+Validation and checkpoint writes are left out of all.
 
     python scripts/loop_overhead.py [overrides] [--updates 30] [--rounds 3]
                                     [--device cpu|cuda] [--threads 2]
@@ -26,6 +27,7 @@ from pathlib import Path
 from benchmark_rows import loop_groups, make_trainer, target_tokens, timed_updates
 
 PARTS = ("collate", "update", "after_step", "stop_reason", "epoch_batches")
+KINDS = ("update", "in turn", "ahead")  # the update alone; the loop collating in turn, ahead
 
 
 class After:
@@ -102,37 +104,43 @@ def main() -> None:
         timed_updates(trainer, loop_groups(trainer, 3))  # warm-up
         epoch_length = -(-len(trainer.epoch_batches()) // trainer.tc.accumulate)
         parts = time_parts(trainer)
-        rates: dict[str, list[float]] = {"update": [], "loop": []}
-        loop_total = 0.0
+        rates: dict[str, list[float]] = {kind: [] for kind in KINDS}
+        split: dict[str, tuple[float, dict]] = {}
         for r in range(args.rounds):
-            at = dataclasses.replace(trainer.progress)  # both take the same batches
-            for kind in ("update", "loop") if r % 2 == 0 else ("loop", "update"):
+            at = dataclasses.replace(trainer.progress)  # all take the same batches
+            for kind in KINDS if r % 2 == 0 else KINDS[::-1]:
                 for field in dataclasses.fields(at):
                     setattr(trainer.progress, field.name, getattr(at, field.name))
+                parts.clear()
                 if kind == "update":
                     groups = loop_groups(trainer, args.updates)
                     parts.clear()
                     rates[kind].append(target_tokens(trainer, groups)
                                        / timed_updates(trainer, groups))
-                else:
-                    parts.clear()
-                    seconds, tokens = loop_seconds(trainer, args.updates)
-                    rates[kind].append(tokens / seconds)
-                    loop_total, loop_parts = seconds, dict(parts)
-            print(f"round {r + 1}: update {rates['update'][-1]:,.0f}, loop "
-                  f"{rates['loop'][-1]:,.0f} target tok/s", flush=True)
-    update, loop = (statistics.median(rates[k]) for k in ("update", "loop"))
+                    continue
+                trainer.ahead = kind == "ahead"
+                seconds, tokens = loop_seconds(trainer, args.updates)
+                rates[kind].append(tokens / seconds)
+                split[kind] = seconds, dict(parts)
+            print(f"round {r + 1}: " + ", ".join(f"{kind} {rates[kind][-1]:,.0f}"
+                                                 for kind in KINDS) + " target tok/s", flush=True)
+    median = {kind: statistics.median(rates[kind]) for kind in KINDS}
     print(f"{trainer.precision}, {args.updates} updates a round, medians of {args.rounds} rounds; "
           f"overrides: {' '.join(args.overrides) or '(none)'}")
-    print(f"update alone (batches collated beforehand, on the device): {update:,.0f} target tok/s")
-    print(f"the loop (collation, transfer, update, logging, stop checks): {loop:,.0f} target "
-          f"tok/s, {loop / update:.2f}x the update alone")
+    print(f"update alone (batches collated beforehand, on the device): {median['update']:,.0f} "
+          "target tok/s")
     per = 1000 / args.updates
-    split = [f"{name} {per * loop_parts.get(name, 0.0):.2f}" for name in PARTS]
-    rest = loop_total - sum(loop_parts.values())
-    print(f"the last loop's ms per update: {', '.join(split)}, rest {per * rest:.2f}; "
-          f"total {per * loop_total:.2f} (epoch_batches runs once an epoch, here once a round; "
-          f"an epoch is {epoch_length} updates)")
+    for kind, what in (("in turn", "collated in turn"), ("ahead", "collated ahead in a thread")):
+        print(f"the loop, {what}: {median[kind]:,.0f} target tok/s, "
+              f"{median[kind] / median['update']:.2f}x the update alone")
+        total, loop_parts = split[kind]
+        shares = [f"{name} {per * loop_parts.get(name, 0.0):.2f}" for name in PARTS]
+        rest = total - sum(loop_parts.get(name, 0.0) for name in PARTS if name != "collate"
+                           or kind == "in turn")
+        print(f"  its last round's ms per update: {', '.join(shares)}, rest {per * rest:.2f}; "
+              f"total {per * total:.2f}")
+    print(f"(epoch_batches runs once an epoch, here once a round; an epoch is {epoch_length} "
+          "updates. Collated ahead, collate runs in the worker thread, beside the rest)")
 
 
 if __name__ == "__main__":

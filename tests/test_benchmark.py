@@ -257,12 +257,15 @@ def test_loop_overhead_prints_both_rates_and_the_loops_parts(tmp_path):
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert [line.split(":")[0] for line in lines[:2]] == ["round 1", "round 2"]
+    assert all(re.search(r"update [\d,]+, in turn [\d,]+, ahead [\d,]+ target tok/s$", line)
+               for line in lines[:2])
     assert re.search(r"^update alone .*: [\d,]+ target tok/s$", proc.stdout, re.M)
-    assert re.search(r"^the loop .*: [\d,]+ target tok/s, [\d.]+x the update alone$",
-                     proc.stdout, re.M)
-    split = re.search(r"ms per update: collate [\d.]+, update [\d.]+, after_step [\d.]+, "
-                      r"stop_reason [\d.]+, epoch_batches [\d.]+, rest [\d.]+; total ([\d.]+)",
-                      proc.stdout)
-    assert split and float(split.group(1)) > 0
+    for what in ("collated in turn", "collated ahead in a thread"):
+        assert re.search(rf"^the loop, {what}: [\d,]+ target tok/s, [\d.]+x the update alone$",
+                         proc.stdout, re.M), what
+    splits = re.findall(r"ms per update: collate [\d.]+, update [\d.]+, after_step [\d.]+, "
+                        r"stop_reason [\d.]+, epoch_batches [\d.]+, rest [\d.]+; total ([\d.]+)",
+                        proc.stdout)
+    assert len(splits) == 2 and all(float(total) > 0 for total in splits)
     refused = _script("loop_overhead.py", "--updates", "0")
     assert refused.stderr == "error: --updates 0: a whole number of at least 1\n"

@@ -34,6 +34,12 @@ class Batch(NamedTuple):
             index=self.index,
         )
 
+    def pin_memory(self) -> Batch:
+        """The batch with the tensors that go to the device in pinned memory (a GPU copies from
+        there without the host waiting)."""
+        return self._replace(src=self.src.pin_memory(), tgt_in=self.tgt_in.pin_memory(),
+                             tgt_out=self.tgt_out.pin_memory())
+
 
 def pad(seqs: list[list[int]], pad_id: int) -> torch.Tensor:
     """(B, max length) int64 tensor of seqs right-padded with pad_id."""

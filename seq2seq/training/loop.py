@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from contextlib import closing
 from pathlib import Path
 
 import torch
@@ -24,6 +25,7 @@ from seq2seq.data.pipeline import Prepared
 from seq2seq.data.sampling import EpochSegmentation
 from seq2seq.errors import UserError
 from seq2seq.training.distributed import Ranks, shard
+from seq2seq.training.feed import collated
 from seq2seq.training.metrics import MetricsLog, Throughput
 from seq2seq.training.optim import Schedule, budget_used, build_optimizer
 from seq2seq.training.probe import training_precision
@@ -55,6 +57,8 @@ class Trainer:
         self.started, self.seconds_before = time.monotonic(), 0.0
         self.seconds = 0.0  # training seconds as all ranks agree (stop_reason)
         self.epoch_length = 1  # this rank's batches in the current epoch
+        # on a GPU the next update's batches are collated in a thread while it trains (feed.py)
+        self.ahead = device.type == "cuda"
         first = lambda n: [self.collate(b, 0) for b in self.epoch_batches(0)[:n]]  # noqa: E731
         self.precision = training_precision(cfg, model, first, self.sp.pad, device, ranks)
         self.state.scaler = gradient_scaler(self.precision, device)
@@ -202,19 +206,24 @@ class Trainer:
                    disable=None if tc.progress and self.ranks.main else True,  # None: tty only
                    dynamic_ncols=True, leave=False)
         meter = Throughput()
-        while p.batch < len(batches):
-            group = batches[p.batch : p.batch + tc.accumulate]
-            result = self.update([self.collate(g) for g in group])
-            p.batch += len(group)
-            bar.update(len(group))
-            if result is None:
-                self.after_nonfinite()
-            else:
-                self.after_step(result, meter, bar)
-            reason = self.stop_reason(stop)
-            if reason:
-                bar.close()
-                return reason
+        groups = [batches[s : s + tc.accumulate] for s in range(p.batch, len(batches),
+                                                                tc.accumulate)]
+        epoch = p.epoch
+        feed = collated(groups, lambda indices: self.collate(indices, epoch), self.ahead,
+                        pin=self.ahead and self.device.type == "cuda")
+        with closing(feed):
+            for group, collated_group in zip(groups, feed, strict=True):
+                result = self.update(collated_group)
+                p.batch += len(group)
+                bar.update(len(group))
+                if result is None:
+                    self.after_nonfinite()
+                else:
+                    self.after_step(result, meter, bar)
+                reason = self.stop_reason(stop)
+                if reason:
+                    bar.close()
+                    return reason
         bar.close()
         p.epoch, p.batch = p.epoch + 1, 0
         if p.validated_step != p.step:
