@@ -131,8 +131,10 @@ def main() -> None:
           "target tok/s")
     per = 1000 / args.updates
     for kind, what in (("in turn", "collated in turn"), ("ahead", "collated ahead in a thread")):
-        print(f"the loop, {what}: {median[kind]:,.0f} target tok/s, "
-              f"{median[kind] / median['update']:.2f}x the update alone")
+        ratio = statistics.median(a / b for a, b in zip(rates[kind], rates["update"],
+                                                         strict=True))
+        print(f"the loop, {what}: {median[kind]:,.0f} target tok/s, {ratio:.2f}x the update "
+              "alone (the median of the rounds' ratios)")
         total, loop_parts = split[kind]
         shares = [f"{name} {per * loop_parts.get(name, 0.0):.2f}" for name in PARTS]
         rest = total - sum(loop_parts.get(name, 0.0) for name in PARTS if name != "collate"

@@ -261,7 +261,8 @@ def test_loop_overhead_prints_both_rates_and_the_loops_parts(tmp_path):
                for line in lines[:2])
     assert re.search(r"^update alone .*: [\d,]+ target tok/s$", proc.stdout, re.M)
     for what in ("collated in turn", "collated ahead in a thread"):
-        assert re.search(rf"^the loop, {what}: [\d,]+ target tok/s, [\d.]+x the update alone$",
+        assert re.search(rf"^the loop, {what}: [\d,]+ target tok/s, [\d.]+x the update "
+                         r"alone \(the median of the rounds' ratios\)$",
                          proc.stdout, re.M), what
     splits = re.findall(r"ms per update: collate [\d.]+, update [\d.]+, after_step [\d.]+, "
                         r"stop_reason [\d.]+, epoch_batches [\d.]+, rest [\d.]+; total ([\d.]+)",
