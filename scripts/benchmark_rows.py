@@ -134,6 +134,8 @@ def decoding_job(overrides, run, strategy, beam, precision, batch_size, limit, t
     torch.set_num_threads(threads)
     cfg = config(overrides, run)
     quantize = "int8" if precision == "int8" else "none"
+    decode = dataclasses.replace(cfg.decode, strategy=strategy, beam_size=beam, n_best=1,
+                                 batch_size=batch_size)
     with tempfile.TemporaryDirectory() as folder:
         source = run
         if not run:  # an untrained model of the config, saved and opened like a trained one
@@ -142,10 +144,8 @@ def decoding_job(overrides, run, strategy, beam, precision, batch_size, limit, t
             source = folder
         loaded = open_model(source, which="best" if run else "last", device=device,
                             precision="fp32" if precision == "int8" else precision,
-                            quantize=quantize,
+                            quantize=quantize, decode=decode,
                             model_changes=explicit_values(cfg, overrides, ("model",)))
-    decode = dataclasses.replace(cfg.decode, strategy=strategy, beam_size=beam, n_best=1,
-                                 batch_size=batch_size)
     src, refs = read_split_text(cfg.data, "test_2016_flickr")
     src, refs = (src[:limit], refs[:limit]) if limit else (src, refs)
     ids = loaded.tokenizer.encode_src(src)

@@ -12,6 +12,7 @@ from training import train_config
 
 from seq2seq import checkpoint as ckpt
 from seq2seq import precision
+from seq2seq.config import DecodeConfig
 from seq2seq.decoding import loading
 from seq2seq.decoding.loading import open_model
 from seq2seq.devices import pick_precision
@@ -102,6 +103,13 @@ def _fake_timed(seconds: list[float]):
     return timed
 
 
+def _every_pass_equally_fast(run, device, repeats):
+    """timed() that runs every pass (the warm-up too) and reports each precision as fast."""
+    for _ in range(repeats + 1):
+        run()
+    return 1.0
+
+
 def test_training_auto_measures_the_runs_own_step_and_leaves_the_run_unchanged(
         tmp_path, monkeypatch):
     monkeypatch.setattr(probe, "timed", _fake_timed([1.0, 2.0]))  # fp32 faster
@@ -131,13 +139,8 @@ def test_training_auto_times_different_batches_in_turn_the_same_for_each_precisi
         seen.append((precision, int(batch.index[0])))
         return real_loss(tc, model, batch, pad, precision)
 
-    def timed(run, device, repeats):  # every pass run, each precision reported as fast
-        for _ in range(repeats + 1):
-            run()
-        return 1.0
-
     monkeypatch.setattr(probe, "training_loss", loss)
-    monkeypatch.setattr(probe, "timed", timed)
+    monkeypatch.setattr(probe, "timed", _every_pass_equally_fast)
     cfg, ov = train_config(tmp_path, "train.precision=auto")
     assert build_trainer(cfg, tmp_path / "run", ov, Ranks()).precision == "fp32"  # a tie
     firsts = {p: [i for q, i in seen if q == p] for p in ("fp32", "bf16")}
@@ -154,6 +157,34 @@ def test_decoding_auto_measures_the_loaded_model(trained_run, monkeypatch, tmp_p
     assert open_model(trained_run, device="cpu", precision="auto").precision == "fp32"
     assert open_model(trained_run, device="cpu", precision="auto",
                       quantize="int8").precision == "fp32"
+
+
+def test_decoding_auto_times_the_decodes_own_search_over_new_shapes_in_turn(
+        trained_run, monkeypatch):
+    seen = []  # (precision's dtype, strategy, beam, rows, source length, steps) of each search
+    real = loading.translate_ids
+
+    def translate_ids(model, src, *, settings, strategy, batch_size, **kw):
+        hyps = real(model, src, settings=settings, strategy=strategy, batch_size=batch_size,
+                    **kw)
+        steps = {len(h[0].tokens) for h in hyps}
+        seen.append((next(model.parameters()).dtype, strategy, settings.beam_size, len(src),
+                     len(src[0]), steps))
+        return hyps
+
+    monkeypatch.setattr(loading, "translate_ids", translate_ids)
+    monkeypatch.setattr(loading, "timed", _every_pass_equally_fast)
+    greedy = DecodeConfig(strategy="greedy", beam_size=1, batch_size=3)
+    assert open_model(trained_run, device="cpu", precision="auto",
+                      decode=greedy).precision == "fp32"  # a tie
+    lengths = list(loading.PROBE_LENGTHS)
+    assert [s[:5] for s in seen] == [(torch.float32, "greedy", 1, 3, n) for n in lengths] + [
+        (torch.bfloat16, "greedy", 1, 3, n) for n in lengths]
+    assert [s[5] for s in seen] == [{n + 4} for n in lengths * 2]  # searched to the cap
+    seen.clear()
+    beam = DecodeConfig(strategy="beam", beam_size=2, batch_size=1000)  # a new key: measured
+    open_model(trained_run, device="cpu", precision="auto", decode=beam)
+    assert {s[1:4] for s in seen} == {("beam", 2, loading.PROBE_BATCH)} and len(seen) == 6
 
 
 def test_auto_on_a_gpu_measures_fp16_as_well(monkeypatch):

@@ -8,6 +8,7 @@ Nothing here imports the training loop: a checkpoint holds everything needed.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from seq2seq import checkpoint as ckpt
 from seq2seq.apps import FromCheckpoint
 from seq2seq.config import DecodeConfig
 from seq2seq.data.tokenizer import Tokenizer
-from seq2seq.decoding.search import Hypothesis, SearchSettings
+from seq2seq.decoding.search import Hypothesis
 from seq2seq.decoding.translation import settings_from, translate_ids
 from seq2seq.devices import pick_device, pick_precision
 from seq2seq.errors import UserError
@@ -111,27 +112,41 @@ def _members(paths: list[Path], model_changes: dict[str, Any]) -> tuple[list, To
     return models, first.tokenizer, first.config
 
 
-def _decode_seconds(model: Decodable, tokenizer: Tokenizer, precision: str,
-                    device: torch.device) -> float:
-    """Seconds to beam-search 16 random 16-subword sources to 20 subwords each at precision."""
-    g = torch.Generator().manual_seed(0)
-    src = torch.randint(4, tokenizer.src_vocab_size, (16, 16), generator=g).tolist()
-    special = tokenizer.special
-    settings = SearchSettings(bos=special.bos, eos=special.eos, beam_size=5, max_len_a=1.0,
-                              max_len_b=4, min_len=20)
+# The decoding probe: a warm-up and two timed searches, each over sources of another length in
+# subwords (new shapes, as real input brings; see seq2seq.training.probe), in batches of the
+# decode's own size (the rows a step's products have set what bf16 gains), at most PROBE_BATCH
+# sentences (greedy search's default) so that it takes seconds on a CPU
+PROBE_LENGTHS = (8, 10, 12)
+PROBE_BATCH = 256
 
+
+def _decode_seconds(model: Decodable, tokenizer: Tokenizer, precision: str,
+                    device: torch.device, decode: DecodeConfig) -> float:
+    """Median seconds of decode's search (strategy, beam) over a batch of min(batch_size,
+    PROBE_BATCH) random sources of each of PROBE_LENGTHS but the first (a warm-up), in turn,
+    each searched to its cap: length + 4 subwords."""
+    g = torch.Generator().manual_seed(0)
+    rows = min(decode.batch_size, PROBE_BATCH)
+    batches = [torch.randint(4, tokenizer.src_vocab_size, (rows, n), generator=g).tolist()
+               for n in PROBE_LENGTHS]
+    special = tokenizer.special
+    probe = dataclasses.replace(decode, max_len_a=1.0, max_len_b=4,
+                                min_len=max(PROBE_LENGTHS) + 4, n_best=1)
+    settings = settings_from(probe, special)
     candidate = at_precision(copy.deepcopy(model), precision) if precision in LOW else model
+    queue = iter(batches)
 
     def run() -> None:
-        translate_ids(candidate, src, settings=settings, strategy="beam", batch_size=16,
-                      pad_id=special.pad, device=device)
+        translate_ids(candidate, next(queue), settings=settings, strategy=decode.strategy,
+                      batch_size=rows, pad_id=special.pad, device=device)
 
-    return timed(run, device)
+    return timed(run, device, repeats=len(batches) - 1)
 
 
 def _precision(precision: str, quantize: str, model: Decodable, tokenizer: Tokenizer,
-               config: dict, device: torch.device) -> str:
-    """precision as asked, with auto measured on this model (fp32 for an int8 model)."""
+               config: dict, device: torch.device, decode: DecodeConfig) -> str:
+    """precision as asked, with auto measured on this model in decode's search (fp32 for an
+    int8 model)."""
     if quantize == "int8":
         if precision in LOW:
             raise UserError(f"decode.precision={precision}: an int8 model (decode.quantize=int8) "
@@ -140,9 +155,10 @@ def _precision(precision: str, quantize: str, model: Decodable, tokenizer: Token
     if precision != "auto":
         return pick_precision(precision, device, "decode.precision")
     shape = json.dumps([config["model"], tokenizer.src_vocab_size, tokenizer.tgt_vocab_size,
-                        sum(p.numel() for p in model.parameters())])
+                        sum(p.numel() for p in model.parameters()), decode.strategy,
+                        decode.beam_size, min(decode.batch_size, PROBE_BATCH)])
     return pick_precision("auto", device, "decode.precision", shape=shape,
-                          measure=lambda p: _decode_seconds(model, tokenizer, p, device))
+                          measure=lambda p: _decode_seconds(model, tokenizer, p, device, decode))
 
 
 def _check_choice(name: str, value: str, accepted: tuple[str, ...]) -> None:
@@ -159,13 +175,15 @@ def open_model(
     precision: str = "fp32",
     quantize: str = "none",
     model_changes: dict[str, Any] | None = None,
+    decode: DecodeConfig | None = None,
 ) -> Loaded:
     """The model of source (a run directory, whose checkpoints/WHICH.pt is taken, or a
     checkpoint file), decoding as one Ensemble with the models of `ensemble` if any, on device
     (auto: CUDA when there is one), in eval mode. precision: fp32 | bf16 | fp16 (the weights
     in that dtype) | auto (measured here); quantize: none | int8 (dynamic, CPU only).
     model_changes ({"model.KEY": value}) may change layout and dropout, not the weights'
-    shapes."""
+    shapes. decode (default DecodeConfig()) is the search that auto times: its strategy, beam
+    and batch size."""
     _check_choice("precision", precision, PRECISIONS)
     _check_choice("quantize", quantize, QUANTIZE)
     path = ckpt.resolve(source, which)
@@ -186,7 +204,8 @@ def open_model(
             )
         decodable = quantize_int8(decodable)
     decodable = decodable.to(target)
-    precision = _precision(precision, quantize, decodable, tokenizer, config, target)
+    precision = _precision(precision, quantize, decodable, tokenizer, config, target,
+                           decode or DecodeConfig())
     decodable = at_precision(decodable, precision)
     return Loaded(model=decodable, tokenizer=tokenizer, config=config, path=path,
                   parameters=parameters, members=paths, precision=precision)
@@ -194,7 +213,7 @@ def open_model(
 
 def open_configured(cfg: FromCheckpoint, overrides: list[str]) -> Loaded:
     """open_model as a command's config says (run_dir or checkpoint, which, ensemble, device,
-    decode.precision, decode.quantize, threads), with this command line's model.* overrides."""
+    decode, threads), with this command line's model.* overrides."""
     if cfg.run_dir and cfg.checkpoint:
         raise UserError("give run_dir=PATH or checkpoint=PATH, not both")
     if not (cfg.run_dir or cfg.checkpoint):
@@ -204,5 +223,5 @@ def open_configured(cfg: FromCheckpoint, overrides: list[str]) -> Loaded:
     return open_model(
         cfg.run_dir or cfg.checkpoint, which=cfg.which, ensemble=cfg.ensemble, device=cfg.device,
         precision=cfg.decode.precision, quantize=cfg.decode.quantize,
-        model_changes=explicit_values(cfg, overrides, ("model",)),
+        model_changes=explicit_values(cfg, overrides, ("model",)), decode=cfg.decode,
     )

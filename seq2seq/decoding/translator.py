@@ -89,7 +89,7 @@ class Translator:
             n_best=n_best, max_len_a=max_len_a, max_len_b=max_len_b, min_len=min_len,
             batch_size=batch_size)
         loaded = open_model(source, which=which, ensemble=ensemble, device=device,
-                            precision=precision, quantize=quantize)
+                            precision=precision, quantize=quantize, decode=decode)
         return cls(loaded, decode, max_src_len)
 
     def encode(self, lines: list[str]) -> tuple[list[list[int]], list[int]]:
