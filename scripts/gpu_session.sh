@@ -10,17 +10,17 @@
 # Stages, most wanted first, each under `timeout` within SECONDS in all (default 540), so that a
 # stage that fails or hangs costs only itself: train the de-en recipe with hardware=gpu for
 # MINUTES (default 1; its validations give the time to quality at 16k-token batches, its logged
-# rate the real loop's); the loop against its update alone, side by side, collating in turn
-# and ahead in a thread, with the loop's time split by part (scripts/loop_overhead.py: the loop
-# ran at 194k target tok/s where its update alone ran at 415-492k); the same loop for a few
-# seconds under cProfile; the
-# benchmark's training rows of that run (fp32 with and without TF32, auto: which precision the
-# probe picks) and its tokens/s curve for 4k-128k-token batches; the decoding rows (greedy and
-# beam 5 at CPU and GPU batch sizes); Decoder.step compiled against eager at the reference size
-# (scripts/compile_step.py); whether new batch shapes are what slows bf16 and fp16
-# (scripts/shape_passes.py); the other precisions' rows; the update profiled in fp32 and bf16.
-# Everything printed goes to OUT_DIR/session.log; the benchmark's figures also to OUT_DIR/*.json
-# and the profile to OUT_DIR/loop.prof (the device tool returns at most 8 files).
+# rate the real loop's); the loop against its update alone, side by side, collating in turn and
+# ahead in a thread, with the loop's time split by part (scripts/loop_overhead.py: the loop ran at
+# 194k target tok/s where its update alone ran at 415-492k); the same loop for a few seconds under
+# cProfile; the benchmark's training rows of that run (fp32 with and without TF32, auto: which
+# precision the probe picks) and its tokens/s curve for 4k-128k-token batches; the decoding rows
+# (greedy and beam 5 at CPU and GPU batch sizes, and which precision decoding's auto picks);
+# Decoder.step compiled against eager at the reference size (scripts/compile_step.py); whether new
+# batch shapes are what slows bf16 and fp16 (scripts/shape_passes.py); the other precisions' rows;
+# the update profiled in fp32 and bf16. Everything printed goes to OUT_DIR/session.log; the
+# benchmark's figures also to OUT_DIR/*.json and the profile to OUT_DIR/loop.prof (the device tool
+# returns at most 8 files).
 set -uo pipefail
 out=${1:?usage: bash scripts/gpu_session.sh OUT_DIR [SECONDS] [MINUTES]}
 budget=${2:-540}
@@ -65,7 +65,7 @@ s.sort_stats('tottime').print_stats(25); s.sort_stats('cumulative').print_stats(
 stage benchmark_train 130 "${bench[@]}" --sections gemm,train --rows "fp32 fast path,auto fast" \
   --curve 4096,16384,65536,131072 --json "$out/benchmark_train.json"
 stage benchmark_decode 100 "${bench[@]}" --sections decode \
-  --rows "greedy fp32 256,batches of,beam 5 fp32 128,beam 5 fp16" \
+  --rows "greedy fp32 256,batches of,beam 5 fp32 128,beam 5 fp16,beam 5 auto" \
   --json "$out/benchmark_decode.json"
 stage compile_step 70 python3 scripts/compile_step.py --device cuda --threads 8 --windows 3 \
   experiment=joeynmt_reference train.precision=fp32
