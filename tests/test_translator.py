@@ -12,6 +12,7 @@ import torch
 from conftest import MIRROR, run_module
 
 from seq2seq import Translator
+from seq2seq.composition import compose
 from seq2seq.errors import UserError
 
 VAL = gzip.decompress((MIRROR / "val.de.gz").read_bytes()).decode().splitlines()[:30]
@@ -57,6 +58,15 @@ def test_ensemble_precision_and_int8(trained_run, translator):
         other = Translator.load(trained_run, beam_size=4, device="cpu", **options)
         out = other.translate(VAL[:10])
         assert len(out) == 10 and all(out)
+
+
+@pytest.mark.parametrize("beam_size, strategy", [(1, "greedy"), (4, "beam")])
+def test_batch_size_defaults_to_the_commands_for_the_search(trained_run, beam_size, strategy):
+    command = compose("evaluate", [f"run_dir={trained_run}", f"decode={strategy}"]).decode
+    loaded = Translator.load(trained_run, beam_size=beam_size, device="cpu")
+    assert (loaded.decode.strategy, loaded.decode.batch_size) == (strategy, command.batch_size)
+    assert Translator.load(trained_run, beam_size=1, batch_size=7,
+                           device="cpu").decode.batch_size == 7
 
 
 @pytest.mark.parametrize("options, message", [

@@ -45,6 +45,15 @@ class Translation:
 EMPTY = Translation(text="", score=0.0, src_pieces=[], tgt_pieces=[], attention=None)
 
 
+def commands_batch_size(strategy: str) -> int:
+    """decode.batch_size as the commands take it for strategy (configs/decode/STRATEGY.yaml)."""
+    from omegaconf import OmegaConf
+
+    from seq2seq.composition import config_dir
+
+    return int(OmegaConf.load(config_dir() / "decode" / f"{strategy}.yaml").batch_size)
+
+
 def decode_settings(base: DecodeConfig, **changes) -> DecodeConfig:
     """base with changes (None values ignored); beam_size 1 searches greedily. A value out of
     range is a one-line UserError naming decode.KEY."""
@@ -76,13 +85,16 @@ class Translator:
         quantize: str = DecodeConfig.quantize, beam_size: int = DecodeConfig.beam_size,
         length_penalty: float = DecodeConfig.length_penalty, n_best: int = DecodeConfig.n_best,
         max_len_a: float = DecodeConfig.max_len_a, max_len_b: int = DecodeConfig.max_len_b,
-        min_len: int = DecodeConfig.min_len, batch_size: int = DecodeConfig.batch_size,
+        min_len: int = DecodeConfig.min_len, batch_size: int | None = None,
         max_src_len: int | None = None,
     ) -> Translator:
         """A translator for a run directory (its checkpoints/WHICH.pt) or checkpoint file, with
         the models of `ensemble`, on device (auto: CUDA if there is one), in fp32, bf16, fp16
         or auto (the fastest here, measured), optionally int8-quantised (CPU); beam_size 1 is
-        greedy search."""
+        greedy search. batch_size (sentences) defaults to the commands' for that search
+        (configs/decode/beam.yaml or greedy.yaml)."""
+        if batch_size is None and type(beam_size) is int:
+            batch_size = commands_batch_size("greedy" if beam_size == 1 else "beam")
         decode = decode_settings(
             DecodeConfig(quantize=quantize, precision=precision), beam_size=beam_size,
             length_penalty=length_penalty,
