@@ -120,25 +120,29 @@ PROBE_LENGTHS = (8, 10, 12)
 PROBE_BATCH = 256
 
 
+def _probe_search(decode: DecodeConfig) -> DecodeConfig:
+    """decode's search as the probe runs it: at most PROBE_BATCH sentences a batch, each
+    searched to its cap, source length + 4 subwords (min_len above every cap)."""
+    return dataclasses.replace(decode, batch_size=min(decode.batch_size, PROBE_BATCH),
+                               max_len_a=1.0, max_len_b=4, min_len=max(PROBE_LENGTHS) + 4,
+                               n_best=1)
+
+
 def _decode_seconds(model: Decodable, tokenizer: Tokenizer, precision: str,
-                    device: torch.device, decode: DecodeConfig) -> float:
-    """Median seconds of decode's search (strategy, beam) over a batch of min(batch_size,
-    PROBE_BATCH) random sources of each of PROBE_LENGTHS but the first (a warm-up), in turn,
-    each searched to its cap: length + 4 subwords."""
+                    device: torch.device, probe: DecodeConfig) -> float:
+    """Median seconds of probe's search (_probe_search) over a batch of random sources of each
+    of PROBE_LENGTHS but the first (a warm-up), in turn."""
     g = torch.Generator().manual_seed(0)
-    rows = min(decode.batch_size, PROBE_BATCH)
-    batches = [torch.randint(4, tokenizer.src_vocab_size, (rows, n), generator=g).tolist()
-               for n in PROBE_LENGTHS]
+    batches = [torch.randint(4, tokenizer.src_vocab_size, (probe.batch_size, n),
+                             generator=g).tolist() for n in PROBE_LENGTHS]
     special = tokenizer.special
-    probe = dataclasses.replace(decode, max_len_a=1.0, max_len_b=4,
-                                min_len=max(PROBE_LENGTHS) + 4, n_best=1)
     settings = settings_from(probe, special)
     candidate = at_precision(copy.deepcopy(model), precision) if precision in LOW else model
     queue = iter(batches)
 
     def run() -> None:
-        translate_ids(candidate, next(queue), settings=settings, strategy=decode.strategy,
-                      batch_size=rows, pad_id=special.pad, device=device)
+        translate_ids(candidate, next(queue), settings=settings, strategy=probe.strategy,
+                      batch_size=probe.batch_size, pad_id=special.pad, device=device)
 
     return timed(run, device, repeats=len(batches) - 1)
 
@@ -154,11 +158,12 @@ def _precision(precision: str, quantize: str, model: Decodable, tokenizer: Token
         return "fp32"
     if precision != "auto":
         return pick_precision(precision, device, "decode.precision")
+    probe = _probe_search(decode)
     shape = json.dumps([config["model"], tokenizer.src_vocab_size, tokenizer.tgt_vocab_size,
-                        sum(p.numel() for p in model.parameters()), decode.strategy,
-                        decode.beam_size, min(decode.batch_size, PROBE_BATCH)])
+                        sum(p.numel() for p in model.parameters()), probe.strategy,
+                        probe.beam_size, probe.batch_size])
     return pick_precision("auto", device, "decode.precision", shape=shape,
-                          measure=lambda p: _decode_seconds(model, tokenizer, p, device, decode))
+                          measure=lambda p: _decode_seconds(model, tokenizer, p, device, probe))
 
 
 def _check_choice(name: str, value: str, accepted: tuple[str, ...]) -> None:

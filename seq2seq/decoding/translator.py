@@ -93,7 +93,7 @@ class Translator:
         or auto (the fastest here, measured), optionally int8-quantised (CPU); beam_size 1 is
         greedy search. batch_size (sentences) defaults to the commands' for that search
         (configs/decode/beam.yaml or greedy.yaml)."""
-        if batch_size is None and type(beam_size) is int:
+        if batch_size is None:
             batch_size = commands_batch_size("greedy" if beam_size == 1 else "beam")
         decode = decode_settings(
             DecodeConfig(quantize=quantize, precision=precision), beam_size=beam_size,
