@@ -78,6 +78,57 @@ def loop_seconds(trainer, count: int) -> tuple[float, int]:
     return time.perf_counter() - start, trainer.progress.tokens - tokens
 
 
+def measure_rounds(trainer, parts: dict, updates: int, rounds: int
+                   ) -> tuple[dict[str, list[float]], dict[str, tuple[float, dict]]]:
+    """Each kind's target tok/s in each round (over the same batches, the kinds' order turned
+    every other round), and each loop kind's seconds and time by part in its last round."""
+    rates: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    split: dict[str, tuple[float, dict]] = {}
+    for r in range(rounds):
+        at = dataclasses.replace(trainer.progress)  # all take the same batches
+        for kind in KINDS if r % 2 == 0 else KINDS[::-1]:
+            for field in dataclasses.fields(at):
+                setattr(trainer.progress, field.name, getattr(at, field.name))
+            parts.clear()
+            if kind == "update":
+                groups = loop_groups(trainer, updates)
+                parts.clear()
+                rates[kind].append(target_tokens(trainer, groups)
+                                   / timed_updates(trainer, groups))
+                continue
+            trainer.ahead = kind == "ahead"
+            seconds, tokens = loop_seconds(trainer, updates)
+            rates[kind].append(tokens / seconds)
+            split[kind] = seconds, dict(parts)
+        print(f"round {r + 1}: " + ", ".join(f"{kind} {rates[kind][-1]:,.0f}"
+                                             for kind in KINDS) + " target tok/s", flush=True)
+    return rates, split
+
+
+def report(precision: str, args, rates: dict[str, list[float]],
+           split: dict[str, tuple[float, dict]], epoch_length: int) -> None:
+    """The medians, the loops' ratios to the update alone and their time by part."""
+    median = {kind: statistics.median(rates[kind]) for kind in KINDS}
+    print(f"{precision}, {args.updates} updates a round, medians of {args.rounds} rounds; "
+          f"overrides: {' '.join(args.overrides) or '(none)'}")
+    print(f"update alone (batches collated beforehand, on the device): {median['update']:,.0f} "
+          "target tok/s")
+    per = 1000 / args.updates
+    for kind, what in (("in turn", "collated in turn"), ("ahead", "collated ahead in a thread")):
+        ratio = statistics.median(a / b for a, b in zip(rates[kind], rates["update"],
+                                                         strict=True))
+        print(f"the loop, {what}: {median[kind]:,.0f} target tok/s, {ratio:.2f}x the update "
+              "alone (the median of the rounds' ratios)")
+        total, loop_parts = split[kind]
+        shares = [f"{name} {per * loop_parts.get(name, 0.0):.2f}" for name in PARTS]
+        rest = total - sum(loop_parts.get(name, 0.0) for name in PARTS if name != "collate"
+                           or kind == "in turn")
+        print(f"  its last round's ms per update: {', '.join(shares)}, rest {per * rest:.2f}; "
+              f"total {per * total:.2f}")
+    print(f"(epoch_batches runs once an epoch, here once a round; an epoch is {epoch_length} "
+          "updates. Collated ahead, collate runs in the worker thread, beside the rest)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("overrides", nargs="*")
@@ -104,45 +155,8 @@ def main() -> None:
         timed_updates(trainer, loop_groups(trainer, 3))  # warm-up
         epoch_length = -(-len(trainer.epoch_batches()) // trainer.tc.accumulate)
         parts = time_parts(trainer)
-        rates: dict[str, list[float]] = {kind: [] for kind in KINDS}
-        split: dict[str, tuple[float, dict]] = {}
-        for r in range(args.rounds):
-            at = dataclasses.replace(trainer.progress)  # all take the same batches
-            for kind in KINDS if r % 2 == 0 else KINDS[::-1]:
-                for field in dataclasses.fields(at):
-                    setattr(trainer.progress, field.name, getattr(at, field.name))
-                parts.clear()
-                if kind == "update":
-                    groups = loop_groups(trainer, args.updates)
-                    parts.clear()
-                    rates[kind].append(target_tokens(trainer, groups)
-                                       / timed_updates(trainer, groups))
-                    continue
-                trainer.ahead = kind == "ahead"
-                seconds, tokens = loop_seconds(trainer, args.updates)
-                rates[kind].append(tokens / seconds)
-                split[kind] = seconds, dict(parts)
-            print(f"round {r + 1}: " + ", ".join(f"{kind} {rates[kind][-1]:,.0f}"
-                                                 for kind in KINDS) + " target tok/s", flush=True)
-    median = {kind: statistics.median(rates[kind]) for kind in KINDS}
-    print(f"{trainer.precision}, {args.updates} updates a round, medians of {args.rounds} rounds; "
-          f"overrides: {' '.join(args.overrides) or '(none)'}")
-    print(f"update alone (batches collated beforehand, on the device): {median['update']:,.0f} "
-          "target tok/s")
-    per = 1000 / args.updates
-    for kind, what in (("in turn", "collated in turn"), ("ahead", "collated ahead in a thread")):
-        ratio = statistics.median(a / b for a, b in zip(rates[kind], rates["update"],
-                                                         strict=True))
-        print(f"the loop, {what}: {median[kind]:,.0f} target tok/s, {ratio:.2f}x the update "
-              "alone (the median of the rounds' ratios)")
-        total, loop_parts = split[kind]
-        shares = [f"{name} {per * loop_parts.get(name, 0.0):.2f}" for name in PARTS]
-        rest = total - sum(loop_parts.get(name, 0.0) for name in PARTS if name != "collate"
-                           or kind == "in turn")
-        print(f"  its last round's ms per update: {', '.join(shares)}, rest {per * rest:.2f}; "
-              f"total {per * total:.2f}")
-    print(f"(epoch_batches runs once an epoch, here once a round; an epoch is {epoch_length} "
-          "updates. Collated ahead, collate runs in the worker thread, beside the rest)")
+        rates, split = measure_rounds(trainer, parts, args.updates, args.rounds)
+    report(trainer.precision, args, rates, split, epoch_length)
 
 
 if __name__ == "__main__":
