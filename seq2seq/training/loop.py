@@ -211,7 +211,7 @@ class Trainer:
         epoch = p.epoch
         feed = collated(groups, lambda indices: self.collate(indices, epoch), self.ahead,
                         pin=self.ahead and self.device.type == "cuda")
-        with closing(feed):
+        with closing(feed), bar:
             for group, collated_group in zip(groups, feed, strict=True):
                 result = self.update(collated_group)
                 p.batch += len(group)
@@ -222,9 +222,7 @@ class Trainer:
                     self.after_step(result, meter, bar)
                 reason = self.stop_reason(stop)
                 if reason:
-                    bar.close()
                     return reason
-        bar.close()
         p.epoch, p.batch = p.epoch + 1, 0
         if p.validated_step != p.step:
             self.validate_and_save()
