@@ -111,8 +111,9 @@ def greedy(
                 )
             )
         keep = (~ended).nonzero().flatten()
-        active, tokens, history, scores = active[keep], tokens[keep], history[keep], scores[keep]
-        attn_history = [w[keep] for w in attn_history]
+        active, tokens, scores = active[keep], tokens[keep], scores[keep]
+        history = history.index_select(0, keep)
+        attn_history = [w.index_select(0, keep) for w in attn_history]
         state, memory = state.select(keep), memory.select(keep)
     return results
 
@@ -164,20 +165,21 @@ def beam_search(
         alive_scores, pick = top_scores.masked_fill(is_eos, -math.inf).topk(K, dim=-1)
         parents = origin.gather(1, pick).flatten()
         scores = alive_scores
-        history = torch.cat([history[parents], token.gather(1, pick).reshape(-1, 1)], dim=1)
+        history = torch.cat([history.index_select(0, parents), token.gather(1, pick).reshape(-1, 1)], dim=1)
         state = state.select(parents)
         if attn_history is not None:
-            attn_history = attn_history[parents]
+            attn_history = attn_history.index_select(0, parents)
         done = torch.tensor([len(finished[int(s)]) >= K for s in active], device=device) | (
             limits[active] <= t
         )
         if bool(done.any()):
             keep = (~done).nonzero().flatten()
             rows = (keep.unsqueeze(1) * K + torch.arange(K, device=device)).flatten()
-            active, scores, history = active[keep], scores[keep], history[rows]
+            active, scores = active[keep], scores[keep]
+            history = history.index_select(0, rows)
             state, memory = state.select(rows), memory.select(keep)
             if attn_history is not None:
-                attn_history = attn_history[rows]
+                attn_history = attn_history.index_select(0, rows)
         if not active.numel():
             break
     return [sorted(f, key=lambda h: -h.score)[: settings.n_best] for f in finished]
