@@ -165,7 +165,8 @@ def beam_search(
         alive_scores, pick = top_scores.masked_fill(is_eos, -math.inf).topk(K, dim=-1)
         parents = origin.gather(1, pick).flatten()
         scores = alive_scores
-        history = torch.cat([history.index_select(0, parents), token.gather(1, pick).reshape(-1, 1)], dim=1)
+        history = torch.cat(
+            [history.index_select(0, parents), token.gather(1, pick).reshape(-1, 1)], dim=1)
         state = state.select(parents)
         if attn_history is not None:
             attn_history = attn_history.index_select(0, parents)
