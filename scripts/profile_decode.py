@@ -36,14 +36,14 @@ def main() -> None:
     from benchmark_rows import decoding_job
     from torch.profiler import profile
 
-    from seq2seq.composition import compose
+    from seq2seq.decoding.translator import commands_batch_size
     from seq2seq.errors import UserError
 
     beam = args.beam if args.strategy == "beam" else 1
     if args.quantize == "int8" and args.precision != "fp32":
         sys.exit(f"error: --precision {args.precision}: an int8 model decodes in fp32")
     if args.batch is None:
-        args.batch = compose("evaluate", [f"decode={args.strategy}"]).decode.batch_size
+        args.batch = commands_batch_size(args.strategy)
     precision = "int8" if args.quantize == "int8" else args.precision
     try:
         loaded, decode, ids, _ = decoding_job([], args.run, args.strategy, beam, precision,

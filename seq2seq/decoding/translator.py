@@ -93,13 +93,13 @@ class Translator:
         or auto (the fastest here, measured), optionally int8-quantised (CPU); beam_size 1 is
         greedy search. batch_size (sentences) defaults to the commands' for that search
         (configs/decode/beam.yaml or greedy.yaml)."""
-        if batch_size is None:
-            batch_size = commands_batch_size("greedy" if beam_size == 1 else "beam")
         decode = decode_settings(
             DecodeConfig(quantize=quantize, precision=precision), beam_size=beam_size,
             length_penalty=length_penalty,
             n_best=n_best, max_len_a=max_len_a, max_len_b=max_len_b, min_len=min_len,
             batch_size=batch_size)
+        if batch_size is None:  # decode_settings chose the search from beam_size
+            decode = dataclasses.replace(decode, batch_size=commands_batch_size(decode.strategy))
         loaded = open_model(source, which=which, ensemble=ensemble, device=device,
                             precision=precision, quantize=quantize, decode=decode)
         return cls(loaded, decode, max_src_len)
